@@ -1,0 +1,26 @@
+//! The command line: subcommands and their help. Configuration itself comes
+//! from environment variables (see [`crate::config`]).
+
+use clap::{Parser, Subcommand};
+
+use crate::config::ENV_HELP;
+
+/// arksync keeps ARKHITEKTON work items (user stories, defects, epics) and
+/// Jira issues in sync, both ways, in near real time, with PostgreSQL as its
+/// only dependency.
+#[derive(Debug, Parser)]
+#[command(name = "arksync", version, about, long_about = None, after_help = ENV_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (the default). With no DATABASE_URL, starts a private
+    /// PostgreSQL cluster in $ARKSYNC_DATA_DIR/pg first. Migrations are
+    /// applied at start.
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+}

@@ -1,0 +1,172 @@
+//! Typed configuration from environment variables.
+//!
+//! Every variable is parsed once at start; a bad value stops arksync with an
+//! error that names the variable, what was expected and what was found.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A variable that is set but cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {var}: expected {expected}, got {got:?}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub expected: &'static str,
+    pub got: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything arksync reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// External PostgreSQL; `None` starts the embedded cluster.
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Connections in the pool shared by the HTTP server and the workers.
+    pub db_pool_size: usize,
+    /// Jira site for links shown to people (`<base>/browse/KEY`).
+    pub jira_base_url: Option<String>,
+}
+
+/// The variables, with their meaning, for `--help`.
+pub const ENV_HELP: &str = "\
+ENVIRONMENT:
+  DATABASE_URL            PostgreSQL to use, e.g. postgres://user:pass@host/db.
+                          Unset: arksync runs its own private PostgreSQL cluster in
+                          $ARKSYNC_DATA_DIR/pg (needs the PostgreSQL server binaries).
+  ARKSYNC_LISTEN          Address of the HTTP API [default: 127.0.0.1:5000]
+  ARKSYNC_DATA_DIR        Folder for the embedded cluster and its lock [default: ./.arksync]
+  ARKSYNC_PG_BIN          Folder holding initdb and postgres, if not found on their own
+  ARKSYNC_MAX_BODY_BYTES  Largest request body accepted [default: 1048576]
+  ARKSYNC_DB_POOL_SIZE    PostgreSQL connections in the pool [default: 16]
+  JIRA_BASE_URL           Jira site, for issue links (https://yourcompany.atlassian.net)
+  LOG_FORMAT              text | json [default: text]
+  RUST_LOG                Log filter, e.g. info or arksync=debug [default: info]";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`, so tests need not touch the
+    /// process environment. Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            database_url: get("DATABASE_URL").map(|url| parse_database_url(&url)).transpose()?,
+            listen: parse_or(
+                "ARKSYNC_LISTEN",
+                get("ARKSYNC_LISTEN"),
+                "127.0.0.1:5000",
+                "a socket address like 127.0.0.1:5000",
+            )?,
+            data_dir: PathBuf::from(get("ARKSYNC_DATA_DIR").unwrap_or_else(|| "./.arksync".into())),
+            log_format: parse_log_format(get("LOG_FORMAT"))?,
+            max_body_bytes: parse_positive("ARKSYNC_MAX_BODY_BYTES", get("ARKSYNC_MAX_BODY_BYTES"), 1 << 20)?,
+            db_pool_size: parse_positive("ARKSYNC_DB_POOL_SIZE", get("ARKSYNC_DB_POOL_SIZE"), 16)?,
+            jira_base_url: get("JIRA_BASE_URL").map(|url| parse_http_url("JIRA_BASE_URL", &url)).transpose()?,
+        })
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    var: &'static str,
+    value: Option<String>,
+    default: &str,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    let raw = value.unwrap_or_else(|| default.to_owned());
+    raw.trim().parse().map_err(|_| ConfigError { var, expected, got: raw })
+}
+
+fn parse_positive(var: &'static str, value: Option<String>, default: usize) -> Result<usize, ConfigError> {
+    let Some(raw) = value else { return Ok(default) };
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError { var, expected: "a positive whole number", got: raw }),
+    }
+}
+
+fn parse_log_format(value: Option<String>) -> Result<LogFormat, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(ConfigError { var: "LOG_FORMAT", expected: "`text` or `json`", got: other.to_owned() }),
+    }
+}
+
+/// Checks the URL parses as a libpq connection string or URL, without ever
+/// echoing it back: it may hold a password.
+fn parse_database_url(url: &str) -> Result<String, ConfigError> {
+    url.parse::<tokio_postgres::Config>().map(|_| url.to_owned()).map_err(|_| ConfigError {
+        var: "DATABASE_URL",
+        expected: "a PostgreSQL URL like postgres://user:password@host:5432/dbname",
+        got: "<hidden: it may contain a password>".to_owned(),
+    })
+}
+
+fn parse_http_url(var: &'static str, url: &str) -> Result<String, ConfigError> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let ok = (trimmed.starts_with("https://") || trimmed.starts_with("http://")) && trimmed.len() > "https://".len();
+    if ok {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(ConfigError { var, expected: "an http(s) URL like https://yourcompany.atlassian.net", got: url.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:5000".parse().unwrap());
+        assert_eq!(c.data_dir, PathBuf::from("./.arksync"));
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.max_body_bytes, 1 << 20);
+        assert!(c.database_url.is_none());
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_variable() {
+        let err = config(&[("ARKSYNC_LISTEN", "localhost")]).unwrap_err();
+        assert_eq!(err.var, "ARKSYNC_LISTEN");
+        assert!(err.to_string().contains("ARKSYNC_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_log_format_names_the_allowed_values() {
+        let err = config(&[("LOG_FORMAT", "yaml")]).unwrap_err();
+        assert_eq!(err.var, "LOG_FORMAT");
+        assert!(err.to_string().contains("`text` or `json`"));
+    }
+
+    #[test]
+    fn a_bad_database_url_never_echoes_the_password() {
+        let err = config(&[("DATABASE_URL", "postgres://u:s3cret@host:notaport/db")]).unwrap_err();
+        assert_eq!(err.var, "DATABASE_URL");
+        assert!(!err.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn zero_body_limit_is_rejected() {
+        assert_eq!(config(&[("ARKSYNC_MAX_BODY_BYTES", "0")]).unwrap_err().var, "ARKSYNC_MAX_BODY_BYTES");
+    }
+}

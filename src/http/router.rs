@@ -1,0 +1,109 @@
+//! The router: method and path segments in, a handler's response out.
+//!
+//! Each request runs in a span named by its route template (never the raw
+//! path, which holds ids), and a panicking handler becomes a 500 instead of
+//! a dropped connection.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use tracing::Instrument;
+
+use super::{ApiError, AppState, health, work_items};
+use crate::domain::EntityKind;
+
+/// The resource a path names, with its route template.
+enum Route<'p> {
+    Healthz,
+    Readyz,
+    Collection(EntityKind),
+    Item(EntityKind, &'p str),
+    NotFound,
+}
+
+impl Route<'_> {
+    fn template(&self) -> String {
+        match self {
+            Self::Healthz => "/healthz".into(),
+            Self::Readyz => "/readyz".into(),
+            Self::Collection(kind) => format!("/api/{}", kind.collection()),
+            Self::Item(kind, _) => format!("/api/{}/:id", kind.collection()),
+            Self::NotFound => "unmatched".into(),
+        }
+    }
+}
+
+fn route(path: &str) -> Route<'_> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match segments.as_slice() {
+        ["healthz"] => Route::Healthz,
+        ["readyz"] => Route::Readyz,
+        ["api", collection] => EntityKind::from_collection(collection).map_or(Route::NotFound, Route::Collection),
+        ["api", collection, id] => {
+            EntityKind::from_collection(collection).map_or(Route::NotFound, |kind| Route::Item(kind, id))
+        }
+        _ => Route::NotFound,
+    }
+}
+
+/// Answers one request.
+pub async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let route = route(&path);
+    let span = tracing::info_span!("request", method = %req.method(), route = %route.template());
+    let started = Instant::now();
+    let response = AssertUnwindSafe(dispatch(state, &route, req).instrument(span.clone()))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(ApiError::internal(anyhow::anyhow!("handler panicked"))))
+        .unwrap_or_else(ApiError::into_response);
+    span.in_scope(|| {
+        tracing::debug!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "served"
+        );
+    });
+    response
+}
+
+async fn dispatch(
+    state: &AppState,
+    route: &Route<'_>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, ApiError> {
+    let method = req.method().clone();
+    match (route, method) {
+        (Route::Healthz, Method::GET) => Ok(health::healthz()),
+        (Route::Readyz, Method::GET) => Ok(health::readyz(state).await),
+        (Route::Healthz | Route::Readyz, _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        (Route::Collection(kind), Method::GET) => work_items::list(state, *kind, &req).await,
+        (Route::Collection(kind), Method::POST) => work_items::create(state, *kind, req).await,
+        (Route::Collection(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        (Route::Item(kind, id), Method::GET) => work_items::get(state, *kind, id).await,
+        (Route::Item(kind, id), Method::PATCH) => work_items::patch(state, *kind, id, req).await,
+        (Route::Item(kind, id), Method::DELETE) => work_items::delete(state, *kind, id).await,
+        (Route::Item(..), _) => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
+        (Route::NotFound, method) => Err(ApiError::NotFound(format!("no route for {method} {}", req.uri().path()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_routes_are_named_by_template_not_by_id() {
+        let r = route("/api/user-stories/US-K7V595F");
+        assert!(matches!(r, Route::Item(EntityKind::UserStory, "US-K7V595F")));
+        assert_eq!(r.template(), "/api/user-stories/:id");
+        assert!(matches!(route("/api/epics/"), Route::Collection(EntityKind::Epic)));
+        assert!(matches!(route("/api/widgets"), Route::NotFound));
+        assert!(matches!(route("/api/defects/DEF-1/extra"), Route::NotFound));
+    }
+}

@@ -1,0 +1,26 @@
+//! arksync keeps ARKHITEKTON work items (user stories, defects, epics) and
+//! Jira issues in sync, both ways, in near real time.
+//!
+//! The design is PostgreSQL-centric: the database holds the work items, the
+//! id mappings, the inbox of Jira webhook deliveries and the job queue, and
+//! its triggers decide what must be pushed to Jira. A lean hyper server
+//! ([`http`]) takes API calls and webhooks and writes them to PostgreSQL
+//! ([`db`], all SQL lives there); workers claim jobs with `FOR UPDATE SKIP
+//! LOCKED`. With no `DATABASE_URL`, arksync runs its own private PostgreSQL
+//! cluster ([`pg`]), which the tests reuse.
+//!
+//! - [`config`]: typed configuration from environment variables.
+//! - [`domain`]: the work-item kinds, their fields and the rules of their values.
+//! - [`db`]: the pool, migrations and one function per SQL statement.
+//! - [`http`]: the API server, router and handlers.
+//! - [`pg`]: the embedded PostgreSQL cluster.
+//! - [`app`]: what each subcommand runs.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod pg;
+pub mod telemetry;

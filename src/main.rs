@@ -1,0 +1,28 @@
+use clap::Parser;
+
+use arksync::cli::{Cli, Command};
+use arksync::config::Config;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("arksync: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    arksync::telemetry::init(config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => arksync::app::serve(config).await,
+        Command::Migrate => arksync::app::migrate(config).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "arksync stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The embedded PostgreSQL as a person meets it: `arksync` with no
+//! DATABASE_URL creates a cluster, keeps data across restarts, says where the
+//! data lives, and refuses a second arksync on the same data dir.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::harness::test_root;
+
+/// A running `arksync serve` and the JSON log lines it printed until ready.
+struct Service {
+    child: Child,
+    base: String,
+    log: Vec<Value>,
+}
+
+fn start(data_dir: &std::path::Path) -> Service {
+    let child = Command::new(env!("CARGO_BIN_EXE_arksync"))
+        .env_remove("DATABASE_URL")
+        .env("ARKSYNC_DATA_DIR", data_dir)
+        .env("ARKSYNC_LISTEN", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Owned by `Service` from here on, so a panic below still reaps it.
+    let mut service = Service { child, base: String::new(), log: Vec::new() };
+    let mut lines = BufReader::new(service.child.stderr.take().unwrap()).lines();
+    while service.base.is_empty() {
+        let line = lines.next().expect("arksync exited before serving").unwrap();
+        let entry: Value = serde_json::from_str(&line).unwrap_or(json!({"raw": line}));
+        if entry["message"] == "arksync is serving the API" {
+            service.base = format!("http://{}", entry["address"].as_str().unwrap());
+        }
+        service.log.push(entry);
+    }
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    service
+}
+
+/// SIGTERM, as a service manager would, and a clean exit.
+fn stop(mut service: Service) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(service.child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    let status = service.child.wait().unwrap();
+    assert!(status.success(), "arksync exited with {status}");
+}
+
+impl Drop for Service {
+    /// A failed test must not leave arksync running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_and_the_log_says_where_it_lives() {
+    let data_dir = test_root().join(format!("svc-{}", uuid::Uuid::new_v4().simple()));
+    let service = start(&data_dir);
+    let where_logged = service
+        .log
+        .iter()
+        .any(|e| e["data"].as_str().is_some_and(|d| d.starts_with(data_dir.canonicalize().unwrap().to_str().unwrap())));
+    assert!(where_logged, "no log line names the data dir: {:?}", service.log);
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{}/api/epics", service.base))
+        .json(&json!({"title": "Survives restarts"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stop(service);
+
+    let service = start(&data_dir);
+    let got: Value = http
+        .get(format!("{}/api/epics/{}", service.base, created["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["title"], "Survives restarts");
+    stop(service);
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+#[tokio::test]
+async fn a_second_arksync_on_the_same_data_dir_fails_clearly() {
+    let data_dir = test_root().join(format!("svc-{}", uuid::Uuid::new_v4().simple()));
+    let first = start(&data_dir);
+    let second = Command::new(env!("CARGO_BIN_EXE_arksync"))
+        .env_remove("DATABASE_URL")
+        .env("ARKSYNC_DATA_DIR", &data_dir)
+        .env("ARKSYNC_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("another arksync") && stderr.contains("already using data directory"), "{stderr}");
+    // The first one is unharmed.
+    let res = reqwest::get(format!("{}/readyz", first.base)).await.unwrap();
+    assert_eq!(res.status(), 200);
+    stop(first);
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+#[test]
+fn a_bad_setting_names_the_variable_and_exits_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_arksync")).env("ARKSYNC_LISTEN", "not-an-address").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ARKSYNC_LISTEN"));
+}
+
+#[test]
+fn help_lists_every_subcommand_and_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_arksync")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in ["serve", "migrate", "DATABASE_URL", "ARKSYNC_LISTEN", "ARKSYNC_DATA_DIR", "LOG_FORMAT", "RUST_LOG"] {
+        assert!(help.contains(word), "--help does not mention {word}:\n{help}");
+    }
+}

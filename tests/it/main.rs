@@ -1,0 +1,9 @@
+//! arksync's integration tests: one binary, grouped by feature, against real
+//! PostgreSQL (an embedded cluster per run, a fresh database per test).
+
+mod harness;
+
+mod bad_input;
+mod embedded_cluster;
+mod schema;
+mod work_items_api;
