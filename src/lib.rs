@@ -14,6 +14,7 @@
 //! - [`db`]: the pool, migrations and one function per SQL statement.
 //! - [`http`]: the API server, router and handlers.
 //! - [`pg`]: the embedded PostgreSQL cluster.
+//! - [`queue`]: the job queue's workers, NOTIFY listener and batched completion.
 //! - [`app`]: what each subcommand runs.
 
 pub mod app;
@@ -23,4 +24,5 @@ pub mod db;
 pub mod domain;
 pub mod http;
 pub mod pg;
+pub mod queue;
 pub mod telemetry;

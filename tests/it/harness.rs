@@ -104,6 +104,11 @@ impl TestDb {
         Self { name, pool }
     }
 
+    /// Connection settings of this test's database.
+    pub fn pg_config(&self) -> tokio_postgres::Config {
+        shared().pg.config(&self.name)
+    }
+
     /// A plain connection to this test's database.
     pub async fn connect(&self) -> tokio_postgres::Client {
         let (client, conn) = shared().pg.config(&self.name).connect(tokio_postgres::NoTls).await.unwrap();

@@ -5,5 +5,6 @@ mod harness;
 
 mod bad_input;
 mod embedded_cluster;
+mod queue;
 mod schema;
 mod work_items_api;
