@@ -44,5 +44,3 @@ CREATE UNIQUE INDEX jobs_unique_waiting_idx ON jobs (unique_key) WHERE unique_ke
 -- Finished jobs are short-lived rows; vacuum them eagerly.
 ALTER TABLE jobs SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.05);
 
--- The webhook inbox links each delivery to the job that processes it.
-ALTER TABLE jira_webhook_events ADD COLUMN job_id bigint;

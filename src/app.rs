@@ -1,5 +1,5 @@
-//! Wiring: what `arksync serve` and `arksync migrate` do, from a typed
-//! [`Config`] to a running service, and back down on shutdown.
+//! Wiring: what `arksync serve`, `arksync worker` and `arksync migrate` do,
+//! from a typed [`Config`] to a running service, and back down on shutdown.
 
 use std::sync::Arc;
 
@@ -10,9 +10,16 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::db::{self, Database};
 use crate::http::{self, AppState};
+use crate::queue::{Registry, Worker, WorkerConfig};
+use crate::webhooks::ingest::IngestWriter;
+use crate::webhooks::signature::WebhookAuth;
 
-/// `arksync serve`: database, migrations, HTTP API; runs until SIGINT or
-/// SIGTERM, then drains requests and stops the embedded cluster.
+/// Ingest writer tasks: one commits while the next batch fills.
+const INGEST_WRITERS: usize = 2;
+
+/// `arksync serve`: database, migrations, HTTP API and (unless
+/// `ARKSYNC_WORKERS=0`) a worker; runs until SIGINT or SIGTERM, then drains
+/// requests and jobs and stops the embedded cluster.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let database = Database::open(&config).await?;
     let result = serve_on(&config, &database).await;
@@ -25,19 +32,54 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {} (ARKSYNC_LISTEN)", config.listen))?;
+    let webhook_auth =
+        WebhookAuth { hmac_secret: config.webhook_secret.clone(), jwt_secret: config.oauth_client_secret.clone() };
+    if !webhook_auth.is_configured() {
+        tracing::warn!("no JIRA_WEBHOOK_SECRET or JIRA_OAUTH_CLIENT_SECRET: every webhook delivery will be refused");
+    }
     let state = Arc::new(AppState {
         pool: database.pool.clone(),
         max_body_bytes: config.max_body_bytes,
         jira_base_url: config.jira_base_url.clone(),
+        webhook_auth,
+        ingest: IngestWriter::spawn(database.pool.clone(), INGEST_WRITERS),
     });
     tracing::info!(address = %listener.local_addr()?, "arksync is serving the API");
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(http::serve(listener, state, shutdown.clone()));
+    let worker = (config.workers > 0).then(|| tokio::spawn(worker(config, database).run(shutdown.clone())));
     wait_for_signal().await;
-    tracing::info!("shutting down: draining requests");
+    tracing::info!("shutting down: draining requests and jobs");
     shutdown.cancel();
     server.await.context("the HTTP server task failed")??;
+    if let Some(worker) = worker {
+        worker.await.context("the worker task failed")??;
+    }
     Ok(())
+}
+
+/// `arksync worker`: only the worker, to scale job processing out.
+pub async fn run_worker(config: Config) -> anyhow::Result<()> {
+    let database = Database::open(&config).await?;
+    let result = async {
+        db::migrate(&database.pool).await?;
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(worker(&config, &database).run(shutdown.clone()));
+        wait_for_signal().await;
+        tracing::info!("shutting down: draining jobs");
+        shutdown.cancel();
+        running.await.context("the worker task failed")?
+    }
+    .await;
+    let closed = database.close();
+    result.and(closed)
+}
+
+/// The worker with every job kind arksync knows.
+fn worker(config: &Config, database: &Database) -> Worker {
+    let registry = crate::webhooks::process::register(Registry::new());
+    let worker_config = WorkerConfig { concurrency: config.workers.max(1), ..WorkerConfig::default() };
+    Worker::new(database.pool.clone(), database.pg_config.clone(), registry, worker_config)
 }
 
 /// `arksync migrate`.

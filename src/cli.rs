@@ -17,10 +17,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API (the default). With no DATABASE_URL, starts a private
-    /// PostgreSQL cluster in $ARKSYNC_DATA_DIR/pg first. Migrations are
-    /// applied at start.
+    /// Run the HTTP API and a job worker (the default). With no DATABASE_URL,
+    /// starts a private PostgreSQL cluster in $ARKSYNC_DATA_DIR/pg first.
+    /// Migrations are applied at start.
     Serve,
+    /// Run only the job worker (no HTTP API), to scale job processing out
+    /// as separate processes or containers against one database.
+    Worker,
     /// Apply the database migrations and exit.
     Migrate,
 }

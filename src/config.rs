@@ -15,6 +15,27 @@ pub struct ConfigError {
     pub got: String,
 }
 
+/// A secret value: never printed, never logged (`Debug` redacts it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -26,7 +47,7 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// External PostgreSQL; `None` starts the embedded cluster.
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
@@ -36,6 +57,12 @@ pub struct Config {
     pub db_pool_size: usize,
     /// Jira site for links shown to people (`<base>/browse/KEY`).
     pub jira_base_url: Option<String>,
+    /// HMAC secret of admin webhooks (`X-Hub-Signature`).
+    pub webhook_secret: Option<Secret>,
+    /// OAuth app's client secret, which signs dynamic webhooks' JWTs.
+    pub oauth_client_secret: Option<Secret>,
+    /// Jobs run at once by this process's worker (0: no worker in `serve`).
+    pub workers: usize,
 }
 
 /// The variables, with their meaning, for `--help`.
@@ -49,7 +76,10 @@ ENVIRONMENT:
   ARKSYNC_PG_BIN          Folder holding initdb and postgres, if not found on their own
   ARKSYNC_MAX_BODY_BYTES  Largest request body accepted [default: 1048576]
   ARKSYNC_DB_POOL_SIZE    PostgreSQL connections in the pool [default: 16]
+  ARKSYNC_WORKERS         Jobs run at once by this process [default: 10; 0 = API only]
   JIRA_BASE_URL           Jira site, for issue links (https://yourcompany.atlassian.net)
+  JIRA_WEBHOOK_SECRET     Secret of the Jira admin webhook (X-Hub-Signature: sha256=...)
+  JIRA_OAUTH_CLIENT_SECRET  OAuth app secret; verifies dynamic webhooks' JWTs
   LOG_FORMAT              text | json [default: text]
   RUST_LOG                Log filter, e.g. info or arksync=debug [default: info]";
 
@@ -76,6 +106,9 @@ impl Config {
             max_body_bytes: parse_positive("ARKSYNC_MAX_BODY_BYTES", get("ARKSYNC_MAX_BODY_BYTES"), 1 << 20)?,
             db_pool_size: parse_positive("ARKSYNC_DB_POOL_SIZE", get("ARKSYNC_DB_POOL_SIZE"), 16)?,
             jira_base_url: get("JIRA_BASE_URL").map(|url| parse_http_url("JIRA_BASE_URL", &url)).transpose()?,
+            webhook_secret: get("JIRA_WEBHOOK_SECRET").map(Secret::new),
+            oauth_client_secret: get("JIRA_OAUTH_CLIENT_SECRET").map(Secret::new),
+            workers: parse_or("ARKSYNC_WORKERS", get("ARKSYNC_WORKERS"), "10", "a whole number of concurrent jobs")?,
         })
     }
 }
@@ -108,8 +141,8 @@ fn parse_log_format(value: Option<String>) -> Result<LogFormat, ConfigError> {
 
 /// Checks the URL parses as a libpq connection string or URL, without ever
 /// echoing it back: it may hold a password.
-fn parse_database_url(url: &str) -> Result<String, ConfigError> {
-    url.parse::<tokio_postgres::Config>().map(|_| url.to_owned()).map_err(|_| ConfigError {
+fn parse_database_url(url: &str) -> Result<Secret, ConfigError> {
+    url.parse::<tokio_postgres::Config>().map(|_| Secret::new(url)).map_err(|_| ConfigError {
         var: "DATABASE_URL",
         expected: "a PostgreSQL URL like postgres://user:password@host:5432/dbname",
         got: "<hidden: it may contain a password>".to_owned(),
@@ -163,6 +196,13 @@ mod tests {
         let err = config(&[("DATABASE_URL", "postgres://u:s3cret@host:notaport/db")]).unwrap_err();
         assert_eq!(err.var, "DATABASE_URL");
         assert!(!err.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = config(&[("JIRA_WEBHOOK_SECRET", "hunter2")]).unwrap();
+        assert_eq!(c.webhook_secret.as_ref().map(Secret::expose), Some("hunter2"));
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 
     #[test]

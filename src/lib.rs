@@ -15,6 +15,8 @@
 //! - [`http`]: the API server, router and handlers.
 //! - [`pg`]: the embedded PostgreSQL cluster.
 //! - [`queue`]: the job queue's workers, NOTIFY listener and batched completion.
+//! - [`webhooks`]: verifying, storing (group commit) and processing Jira deliveries.
+//! - [`jira`]: the shapes Jira sends.
 //! - [`app`]: what each subcommand runs.
 
 pub mod app;
@@ -23,6 +25,8 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod jira;
 pub mod pg;
 pub mod queue;
 pub mod telemetry;
+pub mod webhooks;

@@ -16,6 +16,7 @@ async fn main() -> std::process::ExitCode {
     arksync::telemetry::init(config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => arksync::app::serve(config).await,
+        Command::Worker => arksync::app::run_worker(config).await,
         Command::Migrate => arksync::app::migrate(config).await,
     };
     match result {

@@ -2,6 +2,7 @@
 //! (one small function per statement, in the submodules).
 
 pub mod jobs;
+pub mod webhook_events;
 pub mod work_items;
 
 use std::time::Duration;
@@ -25,6 +26,8 @@ const MIGRATION_LOCK: i64 = 0x61726b_73796e63; // "arksync"
 /// when there is one.
 pub struct Database {
     pub pool: Pool,
+    /// For connections outside the pool (the worker's LISTEN).
+    pub pg_config: tokio_postgres::Config,
     pub embedded: Option<EmbeddedPostgres>,
 }
 
@@ -32,7 +35,7 @@ impl Database {
     /// Connects to `DATABASE_URL`, or starts the embedded cluster.
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         let (pg_config, embedded) = match &config.database_url {
-            Some(url) => (url.parse::<tokio_postgres::Config>().context("parsing DATABASE_URL")?, None),
+            Some(url) => (url.expose().parse::<tokio_postgres::Config>().context("parsing DATABASE_URL")?, None),
             None => {
                 let opts = ClusterOptions { data_dir: config.data_dir.clone(), settings: Vec::new() };
                 let pg = EmbeddedPostgres::start(&opts, EMBEDDED_DBNAME).await?;
@@ -45,8 +48,8 @@ impl Database {
                 (pg.config(EMBEDDED_DBNAME), Some(pg))
             }
         };
-        let pool = pool(pg_config, config.db_pool_size)?;
-        Ok(Self { pool, embedded })
+        let pool = pool(pg_config.clone(), config.db_pool_size)?;
+        Ok(Self { pool, pg_config, embedded })
     }
 
     /// Stops the embedded cluster, if any, after the pool is closed.

@@ -5,6 +5,7 @@ mod error;
 mod health;
 mod request;
 mod router;
+mod webhooks;
 mod work_items;
 
 use std::convert::Infallible;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub pool: deadpool_postgres::Pool,
     pub max_body_bytes: usize,
     pub jira_base_url: Option<String>,
+    pub webhook_auth: crate::webhooks::signature::WebhookAuth,
+    pub ingest: crate::webhooks::ingest::IngestWriter,
 }
 
 /// Serves until `shutdown` is cancelled, then stops accepting, lets

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use tracing::Instrument;
 
-use super::{ApiError, AppState, health, work_items};
+use super::{ApiError, AppState, health, webhooks, work_items};
 use crate::domain::EntityKind;
 
 /// The resource a path names, with its route template.
@@ -23,6 +23,8 @@ enum Route<'p> {
     Readyz,
     Collection(EntityKind),
     Item(EntityKind, &'p str),
+    Webhooks,
+    WebhookStatus(&'p str),
     NotFound,
 }
 
@@ -33,6 +35,8 @@ impl Route<'_> {
             Self::Readyz => "/readyz".into(),
             Self::Collection(kind) => format!("/api/{}", kind.collection()),
             Self::Item(kind, _) => format!("/api/{}/:id", kind.collection()),
+            Self::Webhooks => "/api/jira/webhooks".into(),
+            Self::WebhookStatus(_) => "/api/jira/webhooks/:eventId/status".into(),
             Self::NotFound => "unmatched".into(),
         }
     }
@@ -43,6 +47,8 @@ fn route(path: &str) -> Route<'_> {
     match segments.as_slice() {
         ["healthz"] => Route::Healthz,
         ["readyz"] => Route::Readyz,
+        ["api", "jira", "webhooks"] => Route::Webhooks,
+        ["api", "jira", "webhooks", id, "status"] => Route::WebhookStatus(id),
         ["api", collection] => EntityKind::from_collection(collection).map_or(Route::NotFound, Route::Collection),
         ["api", collection, id] => {
             EntityKind::from_collection(collection).map_or(Route::NotFound, |kind| Route::Item(kind, id))
@@ -89,6 +95,10 @@ async fn dispatch(
         (Route::Item(kind, id), Method::PATCH) => work_items::patch(state, *kind, id, req).await,
         (Route::Item(kind, id), Method::DELETE) => work_items::delete(state, *kind, id).await,
         (Route::Item(..), _) => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
+        (Route::Webhooks, Method::POST) => webhooks::receive(state, req).await,
+        (Route::Webhooks, _) => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        (Route::WebhookStatus(id), Method::GET) => webhooks::status(state, id).await,
+        (Route::WebhookStatus(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         (Route::NotFound, method) => Err(ApiError::NotFound(format!("no route for {method} {}", req.uri().path()))),
     }
 }

@@ -5,12 +5,18 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use arksync::config::Secret;
 use arksync::http::AppState;
 use arksync::pg::{ClusterOptions, EmbeddedPostgres};
+use arksync::webhooks::ingest::IngestWriter;
+use arksync::webhooks::signature::WebhookAuth;
 use deadpool_postgres::Pool;
 use tokio_util::sync::CancellationToken;
 
 const TEMPLATE: &str = "arksync_template";
+/// The secrets the test server verifies webhooks with.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+pub const OAUTH_SECRET: &str = "test-oauth-client-secret";
 
 /// The run's cluster. Its watchdog stops PostgreSQL when this process exits.
 struct Shared {
@@ -141,7 +147,16 @@ impl TestApp {
     /// Spawns with the state adjusted by `tweak` (e.g. a smaller body limit).
     pub async fn spawn_with(tweak: impl FnOnce(&mut AppState)) -> Self {
         let db = TestDb::new().await;
-        let mut state = AppState { pool: db.pool.clone(), max_body_bytes: 1 << 20, jira_base_url: None };
+        let mut state = AppState {
+            pool: db.pool.clone(),
+            max_body_bytes: 1 << 20,
+            jira_base_url: None,
+            webhook_auth: WebhookAuth {
+                hmac_secret: Some(Secret::new(WEBHOOK_SECRET)),
+                jwt_secret: Some(Secret::new(OAUTH_SECRET)),
+            },
+            ingest: IngestWriter::spawn(db.pool.clone(), 2),
+        };
         tweak(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

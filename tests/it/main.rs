@@ -7,4 +7,5 @@ mod bad_input;
 mod embedded_cluster;
 mod queue;
 mod schema;
+mod webhooks;
 mod work_items_api;

@@ -1,0 +1,65 @@
+//! `POST /api/jira/webhooks` and `GET /api/jira/webhooks/:eventId/status`.
+//!
+//! A delivery is verified over its raw bytes before anything is parsed,
+//! stored durably (see [`crate::webhooks::ingest`]) and only then answered:
+//! 202 for a new delivery, 200 for one already stored, 401 for a bad
+//! signature (nothing stored), 503 when it could not be stored, so Jira
+//! retries. Never a 2xx for something not stored.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde_json::json;
+
+use super::request::read_body;
+use super::{ApiError, AppState, json_response};
+use crate::db::webhook_events;
+use crate::db::work_items::timestamp;
+use crate::domain::input::InputError;
+use crate::webhooks::Delivery;
+use crate::webhooks::ingest::{IngestError, Outcome};
+
+type HttpResult = Result<Response<Full<Bytes>>, ApiError>;
+
+pub async fn receive(state: &AppState, req: Request<Incoming>) -> HttpResult {
+    let headers = req.headers().clone();
+    let body = read_body(req, state.max_body_bytes).await?;
+    if let Err(e) = state.webhook_auth.verify(&headers, &body) {
+        tracing::warn!(reason = %e, "refused a webhook delivery");
+        return Ok(json_response(
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": {"code": "unauthorized", "message": e.to_string()}}),
+        ));
+    }
+    let delivery = Delivery::parse(&headers, &body).map_err(|e| InputError::new("invalid_delivery", None, e.0))?;
+    match state.ingest.submit(delivery).await {
+        Ok(Outcome::Accepted { event_id, job_id }) => Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({"status": "accepted", "jobId": job_id.to_string(), "eventId": event_id}),
+        )),
+        Ok(Outcome::Duplicate { event_id, status }) => Ok(json_response(
+            StatusCode::OK,
+            &json!({"status": "already_processed", "eventId": event_id, "processingStatus": status}),
+        )),
+        Err(IngestError::Refused) => {
+            Err(InputError::new("invalid_delivery", None, "the delivery's content cannot be stored").into())
+        }
+        Err(IngestError::Unavailable(e)) => Err(ApiError::Unavailable(e)),
+    }
+}
+
+pub async fn status(state: &AppState, event_id: &str) -> HttpResult {
+    let not_found = || ApiError::NotFound(format!("no webhook event with id `{event_id}`"));
+    let id: uuid::Uuid = event_id.parse().map_err(|_| not_found())?;
+    let client = state.pool.get().await?;
+    let event = webhook_events::status(&**client, id).await?.ok_or_else(not_found)?;
+    let mut body = json!({"status": event.status});
+    if let Some(error) = event.error {
+        body["error"] = json!(error);
+    }
+    if let Some(at) = event.processed_at {
+        body["processedAt"] = json!(timestamp(at));
+    }
+    Ok(json_response(StatusCode::OK, &body))
+}
