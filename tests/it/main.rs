@@ -5,6 +5,7 @@ mod harness;
 
 mod bad_input;
 mod embedded_cluster;
+mod formats;
 mod queue;
 mod schema;
 mod webhooks;

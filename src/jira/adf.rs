@@ -1,0 +1,44 @@
+//! Markdown ⇄ Atlassian Document Format (Jira Cloud REST v3).
+//!
+//! Guarantees:
+//! * [`markdown_to_adf`] always returns a document that validates against
+//!   the ADF JSON schema (`adf-schema` `full.json`); whatever ADF cannot hold
+//!   (HTML, tables, images, footnotes, task lists…) arrives as plain text.
+//! * [`adf_to_markdown`] never panics and keeps the text of nodes it does
+//!   not understand (mentions, emoji, cards, panels, expands, tables…).
+//! * Round trip. Markdown in canonical form (what [`adf_to_markdown`]
+//!   writes: `-` bullets, `**strong**`, `*em*`, `~~strike~~`, a link outside
+//!   other marks, fenced code, ATX headings, `---`, one blank line between
+//!   blocks, tight lists, line breaks as bare newlines, no trailing spaces)
+//!   comes back byte for byte: `adf_to_markdown(&markdown_to_adf(md)) == md`.
+//!   Any other Markdown comes back in canonical form with the same text and
+//!   block structure, and a second round trip changes nothing. Marks survive
+//!   as well, except where CommonMark has no spelling for them after
+//!   re-escaping (a `**` run between punctuation and a letter): those are
+//!   dropped rather than written as stray `*`. Image syntax is replaced by
+//!   its alt text on the way in.
+//!
+//! Line breaks: a soft break (a plain newline inside a paragraph) becomes a
+//! `hardBreak`, like a hard break. Work-item text is written line by line
+//! and the tools our users come from (GitHub, Jira itself) show those lines;
+//! joining them with spaces would reflow acceptance criteria into one blob.
+
+mod from_markdown;
+mod inline_md;
+pub(crate) mod node;
+pub(crate) mod read;
+pub(crate) mod runs;
+mod to_markdown;
+
+use serde_json::Value;
+
+/// Converts Markdown to an ADF `doc` node (`{"type":"doc","version":1,…}`).
+pub fn markdown_to_adf(md: &str) -> Value {
+    from_markdown::convert(md)
+}
+
+/// Converts an ADF document (or any ADF node) to canonical Markdown, ending
+/// with a newline unless empty.
+pub fn adf_to_markdown(doc: &Value) -> String {
+    to_markdown::convert(doc)
+}
