@@ -26,4 +26,7 @@ pub enum Command {
     Worker,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Serve a simulated Jira (Cloud or Data Center) on its own port, for
+    /// tests and demos; with no flags it prints its URL and credentials.
+    JiraSim(Box<crate::jira_sim::JiraSimArgs>),
 }

@@ -17,6 +17,7 @@
 //! - [`queue`]: the job queue's workers, NOTIFY listener and batched completion.
 //! - [`webhooks`]: verifying, storing (group commit) and processing Jira deliveries.
 //! - [`jira`]: the shapes Jira sends.
+//! - [`jira_sim`]: a Jira simulator faithful to Atlassian's contract, for tests and demos.
 //! - [`app`]: what each subcommand runs.
 
 pub mod app;
@@ -26,6 +27,7 @@ pub mod db;
 pub mod domain;
 pub mod http;
 pub mod jira;
+pub mod jira_sim;
 pub mod pg;
 pub mod queue;
 pub mod telemetry;

@@ -1,0 +1,267 @@
+//! A structural validator for Atlassian Document Format, written from the
+//! official JSON schema (`@atlaskit/adf-schema` full.json) because the
+//! shipped binary cannot read that schema at run time.
+//!
+//! It covers the nodes and marks a work-item sync produces and a person
+//! typically writes in Jira (paragraphs, headings, lists, code, quotes,
+//! panels, tables, rules, mentions, emoji, dates, status lozenges, inline
+//! cards and every text mark). Nodes outside that set (media, extensions,
+//! layouts, task/decision lists, expands, sync blocks, cards) are rejected
+//! with a message naming the node: stricter than Jira, never looser. The
+//! contract test checks agreement with the official schema on a corpus of
+//! good and bad documents.
+
+use serde_json::{Map, Value};
+
+mod inline;
+
+use inline::{inline, mark_names, text};
+
+/// Validates a whole document (`{"type":"doc","version":1,"content":[…]}`).
+pub fn validate(doc: &Value) -> Result<(), String> {
+    let obj = doc.as_object().ok_or("the document must be a JSON object")?;
+    only_keys(obj, &["type", "version", "content"], "doc")?;
+    if obj.get("type").and_then(Value::as_str) != Some("doc") {
+        return Err("the root node must have type \"doc\"".into());
+    }
+    if obj.get("version").and_then(Value::as_i64) != Some(1) || !is_int(obj.get("version")) {
+        return Err("doc.version must be 1".into());
+    }
+    let content = obj.get("content").and_then(Value::as_array).ok_or("doc.content must be an array")?;
+    for (i, child) in content.iter().enumerate() {
+        block(child, "doc", &format!("content[{i}]"))?;
+    }
+    Ok(())
+}
+
+fn is_int(v: Option<&Value>) -> bool {
+    v.is_some_and(|v| v.is_i64() || v.is_u64())
+}
+
+/// The block nodes allowed inside each block container.
+fn allowed_children(parent: &str) -> &'static [&'static str] {
+    match parent {
+        "doc" => {
+            &["paragraph", "heading", "bulletList", "orderedList", "codeBlock", "blockquote", "rule", "panel", "table"]
+        }
+        "listItem" => &["paragraph", "bulletList", "orderedList", "codeBlock"],
+        "bulletList" | "orderedList" => &["listItem"],
+        "blockquote" => &["paragraph", "orderedList", "bulletList", "codeBlock"],
+        "panel" => &["paragraph", "heading", "bulletList", "orderedList", "codeBlock", "rule"],
+        "table" => &["tableRow"],
+        "tableRow" => &["tableCell", "tableHeader"],
+        "tableCell" | "tableHeader" => {
+            &["paragraph", "panel", "blockquote", "orderedList", "bulletList", "rule", "heading", "codeBlock"]
+        }
+        _ => &[],
+    }
+}
+
+/// Mark sets a block node may carry, by parent; a node's marks must all
+/// fall in one of the sets (the schema's `*_with_alignment`, … variants).
+fn block_mark_sets(node: &str, parent: &str) -> &'static [&'static [&'static str]] {
+    match (node, parent) {
+        ("paragraph", "doc") => &[&["fontSize", "alignment"], &["fontSize", "indentation"]],
+        ("paragraph", "listItem" | "panel") => &[&["fontSize"]],
+        ("paragraph", "tableCell" | "tableHeader") => &[&["fontSize", "alignment"]],
+        ("heading", "doc" | "tableCell" | "tableHeader") => &[&["alignment"], &["indentation"]],
+        ("codeBlock", "doc") => &[&["breakout"]],
+        _ => &[],
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Attr {
+    Str,
+    NonEmpty,
+    Num(f64, f64),
+    Bool,
+    NumArray,
+    Enum(&'static [&'static str]),
+    Hex6,
+    StatusColor,
+}
+
+type AttrSpec = (&'static str, Attr, bool);
+
+const LOCAL_ID: AttrSpec = ("localId", Attr::Str, false);
+const ANY_NUM: Attr = Attr::Num(f64::MIN, f64::MAX);
+
+/// Attributes per block node: (allowed attrs, whether `attrs` is required).
+fn block_attrs(node: &str) -> Option<(&'static [AttrSpec], bool)> {
+    Some(match node {
+        "paragraph" | "bulletList" | "listItem" | "blockquote" | "rule" | "tableRow" => (&[LOCAL_ID], false),
+        "heading" => (&[("level", Attr::Num(1.0, 6.0), true), LOCAL_ID], true),
+        "orderedList" => (&[("order", Attr::Num(0.0, f64::MAX), false), LOCAL_ID], false),
+        "codeBlock" => (
+            &[
+                ("language", Attr::Str, false),
+                ("uniqueId", Attr::Str, false),
+                LOCAL_ID,
+                ("wrap", Attr::Bool, false),
+                ("hideLineNumbers", Attr::Bool, false),
+            ],
+            false,
+        ),
+        "panel" => (
+            &[
+                ("panelType", Attr::Enum(&["info", "note", "tip", "warning", "error", "success", "custom"]), true),
+                ("panelIcon", Attr::Str, false),
+                ("panelIconId", Attr::Str, false),
+                ("panelIconText", Attr::Str, false),
+                ("panelColor", Attr::Str, false),
+                LOCAL_ID,
+            ],
+            true,
+        ),
+        "table" => (
+            &[
+                ("displayMode", Attr::Enum(&["default", "fixed"]), false),
+                ("isNumberColumnEnabled", Attr::Bool, false),
+                ("layout", Attr::Enum(&["wide", "full-width", "center", "align-end", "align-start", "default"]), false),
+                ("localId", Attr::NonEmpty, false),
+                ("width", ANY_NUM, false),
+            ],
+            false,
+        ),
+        "tableCell" | "tableHeader" => (
+            &[
+                ("colspan", ANY_NUM, false),
+                ("rowspan", ANY_NUM, false),
+                ("colwidth", Attr::NumArray, false),
+                ("background", Attr::Str, false),
+                LOCAL_ID,
+                ("valign", Attr::Enum(&["top", "middle", "bottom"]), false),
+            ],
+            false,
+        ),
+        _ => return None,
+    })
+}
+
+/// Content rule per block node: (child kind, minimum count, required).
+fn block_content(node: &str) -> (Option<&'static str>, usize, bool) {
+    match node {
+        "paragraph" | "heading" => (Some("inline"), 0, false),
+        "codeBlock" => (Some("plain-text"), 0, false),
+        "rule" => (None, 0, false),
+        "tableRow" => (Some("block"), 0, true),
+        _ => (Some("block"), 1, true),
+    }
+}
+
+fn block(node: &Value, parent: &str, path: &str) -> Result<(), String> {
+    let obj = node.as_object().ok_or_else(|| format!("{path}: a node must be an object"))?;
+    let ty = node_type(obj, path)?;
+    if !allowed_children(parent).contains(&ty) {
+        return Err(format!("{path}: node type \"{ty}\" is not allowed in \"{parent}\""));
+    }
+    let (attrs, attrs_required) = block_attrs(ty).ok_or_else(|| format!("{path}: unsupported node type \"{ty}\""))?;
+    let (child_kind, min, content_required) = block_content(ty);
+    let mut keys = vec!["type", "attrs"];
+    if child_kind.is_some() {
+        keys.push("content");
+    }
+    if !matches!(
+        ty,
+        "bulletList"
+            | "orderedList"
+            | "listItem"
+            | "blockquote"
+            | "rule"
+            | "panel"
+            | "tableRow"
+            | "tableCell"
+            | "tableHeader"
+    ) {
+        keys.push("marks");
+    }
+    only_keys(obj, &keys, path)?;
+    check_attrs(obj, attrs, attrs_required, path)?;
+    check_block_marks(obj, ty, parent, path)?;
+    let Some(kind) = child_kind else {
+        return Ok(());
+    };
+    let children = match obj.get("content") {
+        None if content_required => return Err(format!("{path}: \"{ty}\" requires content")),
+        None => return Ok(()),
+        Some(c) => c.as_array().ok_or_else(|| format!("{path}.content must be an array"))?,
+    };
+    if children.len() < min {
+        return Err(format!("{path}: \"{ty}\" needs at least {min} child node(s)"));
+    }
+    for (i, child) in children.iter().enumerate() {
+        let p = format!("{path}.content[{i}]");
+        match kind {
+            "inline" => inline(child, &p)?,
+            "plain-text" => text(child, &p, true)?,
+            _ => block(child, ty, &p)?,
+        }
+    }
+    Ok(())
+}
+
+fn check_block_marks(obj: &Map<String, Value>, ty: &str, parent: &str, path: &str) -> Result<(), String> {
+    let Some(marks) = obj.get("marks") else {
+        return Ok(());
+    };
+    let marks = marks.as_array().ok_or_else(|| format!("{path}.marks must be an array"))?;
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let names = mark_names(marks, path)?;
+    let sets = block_mark_sets(ty, parent);
+    if !sets.iter().any(|set| names.iter().all(|n| set.contains(n))) {
+        return Err(format!("{path}: marks {names:?} are not allowed on \"{ty}\" inside \"{parent}\""));
+    }
+    Ok(())
+}
+
+fn node_type<'a>(obj: &'a Map<String, Value>, path: &str) -> Result<&'a str, String> {
+    obj.get("type").and_then(Value::as_str).ok_or_else(|| format!("{path}: a node needs a string \"type\""))
+}
+
+fn only_keys(obj: &Map<String, Value>, allowed: &[&str], path: &str) -> Result<(), String> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(format!("{path}: unexpected property \"{k}\"")),
+        None => Ok(()),
+    }
+}
+
+fn check_attrs(obj: &Map<String, Value>, specs: &[AttrSpec], required: bool, path: &str) -> Result<(), String> {
+    let attrs = match obj.get("attrs") {
+        None if required => return Err(format!("{path}: attrs are required")),
+        None => return Ok(()),
+        Some(a) => a.as_object().ok_or_else(|| format!("{path}.attrs must be an object"))?,
+    };
+    for (k, v) in attrs {
+        let (_, ty, _) =
+            specs.iter().find(|(n, ..)| n == k).ok_or_else(|| format!("{path}.attrs: unexpected attribute \"{k}\""))?;
+        if !attr_ok(*ty, v) {
+            return Err(format!("{path}.attrs.{k}: invalid value {v}"));
+        }
+    }
+    match specs.iter().find(|(n, _, req)| *req && !attrs.contains_key(*n)) {
+        Some((n, ..)) => Err(format!("{path}.attrs: \"{n}\" is required")),
+        None => Ok(()),
+    }
+}
+
+fn attr_ok(ty: Attr, v: &Value) -> bool {
+    match ty {
+        Attr::Str => v.is_string(),
+        Attr::NonEmpty => v.as_str().is_some_and(|s| !s.is_empty()),
+        Attr::Num(lo, hi) => v.as_f64().is_some_and(|n| n >= lo && n <= hi),
+        Attr::Bool => v.is_boolean(),
+        Attr::NumArray => v.as_array().is_some_and(|a| a.iter().all(Value::is_number)),
+        Attr::Enum(options) => v.as_str().is_some_and(|s| options.contains(&s)),
+        Attr::Hex6 => v.as_str().is_some_and(is_hex6),
+        Attr::StatusColor => v
+            .as_str()
+            .is_some_and(|s| ["neutral", "purple", "blue", "red", "yellow", "green"].contains(&s) || is_hex6(s)),
+    }
+}
+
+fn is_hex6(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+}

@@ -1,0 +1,367 @@
+//! A bounded subset of JQL: clauses joined by `AND` over `project`, `key`,
+//! `issuetype`, `status`, `labels`, `parent`, `created`, `updated`, custom
+//! fields by name (`"ARKHITEKTON ID[Short text]"`) or number (`cf[10001]`),
+//! with `= != ~ > >= < <= in / not in`, then `ORDER BY`. Anything else is a
+//! 400 in Jira's words, so a client never silently relies on a query the
+//! simulator half-understood.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use serde_json::Value;
+
+use super::catalog;
+use super::store::Issue;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Word(String),
+    Quoted(String),
+    Op(String),
+    Open,
+    Close,
+    Comma,
+}
+
+fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '(' | ')' | ',' => {
+                out.push(match c {
+                    '(' => Tok::Open,
+                    ')' => Tok::Close,
+                    _ => Tok::Comma,
+                });
+                i += 1;
+            }
+            '"' | '\'' => {
+                let end =
+                    chars[i + 1..].iter().position(|&d| d == c).ok_or("Error in the JQL Query: unterminated string")?;
+                out.push(Tok::Quoted(chars[i + 1..i + 1 + end].iter().collect()));
+                i += end + 2;
+            }
+            '=' | '!' | '~' | '<' | '>' => {
+                let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+                let op = if ["!=", "!~", ">=", "<="].contains(&two.as_str()) { two } else { c.to_string() };
+                i += op.len();
+                out.push(Tok::Op(op));
+            }
+            _ => {
+                let start = i;
+                while i < chars.len() && !chars[i].is_whitespace() && !"()=,!~<>\"'".contains(chars[i]) {
+                    i += 1;
+                }
+                out.push(Tok::Word(chars[start..i].iter().collect()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Eq,
+    Ne,
+    Like,
+    NotLike,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    In,
+    NotIn,
+}
+
+#[derive(Debug, Clone)]
+struct Clause {
+    field: String,
+    op: Op,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Query {
+    clauses: Vec<Clause>,
+    order: Vec<(String, bool)>,
+}
+
+fn is_kw(t: Option<&Tok>, kw: &str) -> bool {
+    matches!(t, Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw))
+}
+
+fn jql_error(msg: impl std::fmt::Display) -> String {
+    format!("Error in the JQL Query: {msg}")
+}
+
+/// Parses `jql`; `now` resolves relative dates such as `-5m`.
+pub fn parse(jql: &str, now: DateTime<Utc>) -> Result<Query, String> {
+    let toks = tokenize(jql)?;
+    let mut pos = 0;
+    let mut clauses = Vec::new();
+    while pos < toks.len() && !is_kw(toks.get(pos), "order") {
+        if !clauses.is_empty() {
+            if is_kw(toks.get(pos), "or") {
+                return Err(jql_error("OR is not supported by this simulator; use IN"));
+            }
+            if !is_kw(toks.get(pos), "and") {
+                return Err(jql_error(format!("Expecting either 'OR' or 'AND' at position {pos}")));
+            }
+            pos += 1;
+        }
+        clauses.push(parse_clause(&toks, &mut pos, now)?);
+    }
+    let order = parse_order(&toks, &mut pos)?;
+    Ok(Query { clauses, order })
+}
+
+fn parse_clause(toks: &[Tok], pos: &mut usize, now: DateTime<Utc>) -> Result<Clause, String> {
+    let field = match toks.get(*pos) {
+        Some(Tok::Word(w) | Tok::Quoted(w)) => canonical_field(w)?,
+        _ => return Err(jql_error("Expecting a field name")),
+    };
+    *pos += 1;
+    let op = match toks.get(*pos) {
+        Some(Tok::Op(o)) => match o.as_str() {
+            "=" => Op::Eq,
+            "!=" => Op::Ne,
+            "~" => Op::Like,
+            "!~" => Op::NotLike,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
+            "<" => Op::Lt,
+            _ => Op::Le,
+        },
+        Some(Tok::Word(w)) if w.eq_ignore_ascii_case("in") => Op::In,
+        Some(Tok::Word(w)) if w.eq_ignore_ascii_case("not") && is_kw(toks.get(*pos + 1), "in") => {
+            *pos += 1;
+            Op::NotIn
+        }
+        _ => return Err(jql_error(format!("Expecting an operator after '{field}'"))),
+    };
+    *pos += 1;
+    let values = if matches!(op, Op::In | Op::NotIn) { parse_list(toks, pos)? } else { vec![parse_value(toks, pos)?] };
+    let values = if matches!(field.as_str(), "updated" | "created") {
+        values.iter().map(|v| resolve_date(v, now)).collect::<Result<_, _>>()?
+    } else {
+        values
+    };
+    Ok(Clause { field, op, values })
+}
+
+fn parse_value(toks: &[Tok], pos: &mut usize) -> Result<String, String> {
+    let v = match toks.get(*pos) {
+        Some(Tok::Word(w) | Tok::Quoted(w)) => w.clone(),
+        _ => return Err(jql_error("Expecting a value")),
+    };
+    *pos += 1;
+    Ok(v)
+}
+
+fn parse_list(toks: &[Tok], pos: &mut usize) -> Result<Vec<String>, String> {
+    if toks.get(*pos) != Some(&Tok::Open) {
+        return Err(jql_error("Expecting '(' after IN"));
+    }
+    *pos += 1;
+    let mut values = vec![parse_value(toks, pos)?];
+    while toks.get(*pos) == Some(&Tok::Comma) {
+        *pos += 1;
+        values.push(parse_value(toks, pos)?);
+    }
+    if toks.get(*pos) != Some(&Tok::Close) {
+        return Err(jql_error("Expecting ')' to close the list"));
+    }
+    *pos += 1;
+    Ok(values)
+}
+
+fn parse_order(toks: &[Tok], pos: &mut usize) -> Result<Vec<(String, bool)>, String> {
+    if *pos >= toks.len() {
+        return Ok(Vec::new());
+    }
+    if !is_kw(toks.get(*pos + 1), "by") {
+        return Err(jql_error("Expecting 'BY' after 'ORDER'"));
+    }
+    *pos += 2;
+    let mut order = Vec::new();
+    loop {
+        let field = canonical_field(&parse_value(toks, pos)?)?;
+        let desc = if is_kw(toks.get(*pos), "desc") || is_kw(toks.get(*pos), "asc") {
+            *pos += 1;
+            is_kw(toks.get(*pos - 1), "desc")
+        } else {
+            false
+        };
+        order.push((field, desc));
+        if toks.get(*pos) != Some(&Tok::Comma) {
+            break;
+        }
+        *pos += 1;
+    }
+    if *pos < toks.len() {
+        return Err(jql_error("Unexpected text after ORDER BY"));
+    }
+    Ok(order)
+}
+
+/// Maps a JQL field name to the issue field id it searches.
+fn canonical_field(name: &str) -> Result<String, String> {
+    let lower = name.to_ascii_lowercase();
+    let system = match lower.as_str() {
+        "project" => "project",
+        "key" | "issuekey" | "id" => "key",
+        "updated" | "updateddate" => "updated",
+        "created" | "createddate" => "created",
+        "issuetype" | "type" => "issuetype",
+        "status" => "status",
+        "labels" => "labels",
+        "parent" => "parent",
+        "summary" => "summary",
+        "priority" => "priority",
+        "\"epic link\"" | "epic link" => catalog::EPIC_LINK,
+        _ => "",
+    };
+    if !system.is_empty() {
+        return Ok(system.to_string());
+    }
+    let by_number = lower.strip_prefix("cf[").and_then(|s| s.strip_suffix(']')).map(|n| format!("customfield_{n}"));
+    let found = catalog::CUSTOM_FIELDS.iter().find(|f| {
+        by_number.as_deref() == Some(f.id)
+            || lower == f.id
+            || lower == f.name.to_ascii_lowercase()
+            || lower == format!("{}[{}]", f.name, f.jql_type).to_ascii_lowercase()
+    });
+    found
+        .map(|f| f.id.to_string())
+        .ok_or_else(|| format!("Field '{name}' does not exist or you do not have permission to view it."))
+}
+
+/// JQL dates are minute-precision in the user's zone (UTC here):
+/// `"2024-10-08 16:38"`, `"2024/10/08"`, or relative `-5m`, `-2h`, `-1d`, `-1w`.
+fn resolve_date(v: &str, now: DateTime<Utc>) -> Result<String, String> {
+    let bad = || {
+        format!(
+            "Date value '{v}' for field 'updated' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'."
+        )
+    };
+    let norm = v.replace('/', "-");
+    if let Ok(t) = NaiveDateTime::parse_from_str(&norm, "%Y-%m-%d %H:%M") {
+        return Ok(t.and_utc().to_rfc3339());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(&norm, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc().to_rfc3339());
+    }
+    let (num, unit) = v.split_at(v.len().saturating_sub(1));
+    let n: i64 = num.trim().parse().map_err(|_| bad())?;
+    let d = match unit {
+        "m" => Duration::minutes(n),
+        "h" => Duration::hours(n),
+        "d" => Duration::days(n),
+        "w" => Duration::weeks(n),
+        _ => return Err(bad()),
+    };
+    Ok((now + d).to_rfc3339())
+}
+
+impl Query {
+    /// Unbounded queries are refused by `/search/jql`, as on Jira Cloud.
+    pub fn is_bounded(&self) -> bool {
+        !self.clauses.is_empty()
+    }
+
+    pub fn project_keys(&self) -> Vec<&str> {
+        self.clauses.iter().filter(|c| c.field == "project").flat_map(|c| c.values.iter().map(String::as_str)).collect()
+    }
+
+    pub fn matches(&self, issue: &Issue) -> bool {
+        self.clauses.iter().all(|c| clause_matches(c, issue))
+    }
+
+    /// Sorts by the ORDER BY fields (default: created DESC, then key).
+    pub fn sort(&self, issues: &mut [&Issue]) {
+        let order = if self.order.is_empty() { vec![("created".to_string(), true)] } else { self.order.clone() };
+        issues.sort_by(|a, b| {
+            for (field, desc) in &order {
+                let ord = sort_key(a, field).cmp(&sort_key(b, field));
+                let ord = if *desc { ord.reverse() } else { ord };
+                if ord.is_ne() {
+                    return ord;
+                }
+            }
+            a.id.cmp(&b.id)
+        });
+    }
+}
+
+fn sort_key(issue: &Issue, field: &str) -> (i64, String) {
+    match field {
+        "updated" => (issue.updated.timestamp_millis(), String::new()),
+        "created" => (issue.created.timestamp_millis(), String::new()),
+        "key" => (issue.id as i64, String::new()),
+        other => (0, field_strings(issue, other).join(",")),
+    }
+}
+
+/// Values of a field as strings, for equality and `~`.
+fn field_strings(issue: &Issue, field: &str) -> Vec<String> {
+    match field {
+        "project" => vec![issue.project.clone()],
+        "key" => vec![issue.key.clone(), issue.id.to_string()],
+        "issuetype" => catalog::issue_type(&issue.issuetype)
+            .map(|t| vec![t.name.to_string(), t.id.to_string()])
+            .unwrap_or_default(),
+        "status" => vec![catalog::status(&issue.status).name.to_string(), issue.status.clone()],
+        "priority" => {
+            catalog::priority(&issue.priority).map(|p| vec![p.1.to_string(), p.0.to_string()]).unwrap_or_default()
+        }
+        _ => match issue.field(field) {
+            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Object(_)) => vec![super::wiki::from_adf(issue.field(field).unwrap_or(&Value::Null))],
+            Some(other) => vec![other.to_string()],
+            None => Vec::new(),
+        },
+    }
+}
+
+fn clause_matches(c: &Clause, issue: &Issue) -> bool {
+    if c.field == "updated" || c.field == "created" {
+        return date_matches(c, if c.field == "updated" { issue.updated } else { issue.created });
+    }
+    let have = field_strings(issue, &c.field);
+    let eq = |v: &String| have.iter().any(|h| h.eq_ignore_ascii_case(v));
+    let like = |v: &String| {
+        let needle = v.trim_matches('*').to_lowercase();
+        have.iter().any(|h| h.to_lowercase().contains(&needle))
+    };
+    match c.op {
+        Op::Eq => eq(&c.values[0]),
+        Op::Ne => !eq(&c.values[0]),
+        Op::In => c.values.iter().any(eq),
+        Op::NotIn => !c.values.iter().any(eq),
+        Op::Like => like(&c.values[0]),
+        Op::NotLike => !like(&c.values[0]),
+        _ => false,
+    }
+}
+
+/// Compares at minute precision, as Jira does: `updated >= "16:38"` includes
+/// an issue updated at 16:38:59.
+fn date_matches(c: &Clause, t: DateTime<Utc>) -> bool {
+    let Some(v) = c.values.first().and_then(|v| DateTime::parse_from_rfc3339(v).ok()) else {
+        return false;
+    };
+    let minute = |d: DateTime<Utc>| d.timestamp() / 60;
+    let (a, b) = (minute(t), minute(v.with_timezone(&Utc)));
+    match c.op {
+        Op::Eq => a == b,
+        Op::Ne => a != b,
+        Op::Gt => a > b,
+        Op::Ge => a >= b,
+        Op::Lt => a < b,
+        Op::Le => a <= b,
+        _ => false,
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the Jira simulator, one binary grouped by feature.
+//! Each test starts its own simulator on 127.0.0.1:0 and talks HTTP to it.
+
+mod adf_corpus;
+mod auth;
+mod contract;
+mod faults;
+mod issues;
+mod search;
+mod support;
+mod webhooks;
