@@ -17,7 +17,6 @@
 mod backoff;
 mod completer;
 mod listener;
-mod notifier;
 mod worker;
 
 use std::collections::HashMap;
@@ -29,7 +28,6 @@ use chrono::{DateTime, Utc};
 
 pub use crate::db::jobs::{ClaimedJob, NewJob};
 pub use backoff::retry_delay;
-pub use notifier::Notifier;
 pub use worker::{Worker, WorkerConfig};
 
 /// How a job failed, which decides what happens next.

@@ -6,8 +6,9 @@
 //! arrived (up to [`MAX_BATCH`]), stores all of it and its jobs with one
 //! statement, sends one NOTIFY, commits once, and only then answers each
 //! waiting request with its own outcome. Nothing is acknowledged before it
-//! is durable. A failed batch is retried one delivery at a time, so one bad
-//! row cannot fail its neighbours.
+//! is durable. A batch whose content the database refuses is retried one
+//! delivery at a time, so one bad row cannot fail its neighbours; a batch
+//! that failed because the database is unreachable fails whole, at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -106,14 +107,23 @@ async fn write_batch(pool: &deadpool_postgres::Pool, batch: Vec<(Delivery, Reply
                 let _ = reply.send(Ok(outcome));
             }
         }
-        Err(_) if deliveries.len() > 1 => {
+        // Only content the database refuses can be one delivery's fault;
+        // an unreachable database fails them all, at once.
+        Err(IngestError::Refused) if deliveries.len() > 1 => {
             for (delivery, reply) in deliveries.into_iter().zip(replies) {
                 let single = std::slice::from_ref(&delivery);
                 let _ = reply.send(store(pool, single).await.map(|mut o| o.remove(0)));
             }
         }
         Err(e) => {
-            let _ = replies.into_iter().next().map(|r| r.send(Err(e)));
+            let message = e.to_string();
+            for reply in replies {
+                let err = match &e {
+                    IngestError::Refused => IngestError::Refused,
+                    IngestError::Unavailable(_) => IngestError::Unavailable(anyhow::anyhow!("{message}")),
+                };
+                let _ = reply.send(Err(err));
+            }
         }
     }
 }
@@ -128,7 +138,7 @@ async fn store(pool: &deadpool_postgres::Pool, deliveries: &[Delivery]) -> Resul
     let mut by_key: HashMap<String, Outcome> =
         inserted.into_iter().map(|(key, event_id, job_id)| (key, Outcome::Accepted { event_id, job_id })).collect();
     let missing: Vec<String> = events.idempotency_keys.iter().filter(|k| !by_key.contains_key(*k)).cloned().collect();
-    if by_key.len() < deliveries.len() {
+    if !missing.is_empty() {
         for (key, event_id, status) in webhook_events::find_by_keys(&*tx, &missing).await.map_err(classify)? {
             by_key.entry(key).or_insert(Outcome::Duplicate { event_id, status });
         }

@@ -219,10 +219,7 @@ async fn notify_wakes_an_idle_worker_long_before_its_poll() {
     let config = WorkerConfig { poll_interval: Duration::from_secs(600), ..fast_config() };
     let (handle, token) = start(&db, recording(&runs), config);
     wait_for_listener(&db).await;
-    let client = db.pool.get().await.unwrap();
-    jobs::insert(&**client, &NewJob::new("noop", json!({}))).await.unwrap();
-    jobs::notify(&**client).await.unwrap();
-    wait_for(&db, "completed", 1, Duration::from_secs(30)).await;
+    insert_notify_and_wait(&db).await;
     token.cancel();
     handle.await.unwrap();
 }
@@ -241,9 +238,7 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
         assert!(tokio::time::Instant::now() < deadline, "the listener never came back");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    jobs::insert(&**client, &NewJob::new("noop", json!({}))).await.unwrap();
-    jobs::notify(&**client).await.unwrap();
-    wait_for(&db, "completed", 1, Duration::from_secs(30)).await;
+    insert_notify_and_wait(&db).await;
     token.cancel();
     handle.await.unwrap();
 }
@@ -305,6 +300,14 @@ async fn pruning_removes_old_finished_jobs_in_batches_and_keeps_the_rest() {
     assert_eq!(jobs::prune(&**client, day, day * 7, 15).await.unwrap(), 15);
     assert_eq!(jobs::prune(&**client, day, day * 7, 15).await.unwrap(), 5);
     assert_eq!(count(&db, "available").await, 5, "live jobs are untouched");
+}
+
+/// One job and a NOTIFY; returns once a worker has completed the job.
+async fn insert_notify_and_wait(db: &TestDb) {
+    let client = db.pool.get().await.unwrap();
+    jobs::insert(&**client, &NewJob::new("noop", json!({}))).await.unwrap();
+    jobs::notify(&**client).await.unwrap();
+    wait_for(db, "completed", 1, Duration::from_secs(30)).await;
 }
 
 /// The backend pid of the worker's LISTEN connection, once it is listening.
