@@ -78,7 +78,11 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
 /// The worker with every job kind arksync knows.
 fn worker(config: &Config, database: &Database) -> Worker {
     let registry = crate::webhooks::process::register(Registry::new());
-    let worker_config = WorkerConfig { concurrency: config.workers.max(1), ..WorkerConfig::default() };
+    let worker_config = WorkerConfig {
+        concurrency: config.workers.max(1),
+        completed_retention: std::time::Duration::from_secs(config.completed_job_retention_secs),
+        ..WorkerConfig::default()
+    };
     Worker::new(database.pool.clone(), database.pg_config.clone(), registry, worker_config)
 }
 

@@ -63,6 +63,8 @@ pub struct Config {
     pub oauth_client_secret: Option<Secret>,
     /// Jobs run at once by this process's worker (0: no worker in `serve`).
     pub workers: usize,
+    /// Seconds a completed job is kept before the worker prunes it.
+    pub completed_job_retention_secs: u64,
 }
 
 /// The variables, with their meaning, for `--help`.
@@ -77,6 +79,7 @@ ENVIRONMENT:
   ARKSYNC_MAX_BODY_BYTES  Largest request body accepted [default: 1048576]
   ARKSYNC_DB_POOL_SIZE    PostgreSQL connections in the pool [default: 16]
   ARKSYNC_WORKERS         Jobs run at once by this process [default: 10; 0 = API only]
+  ARKSYNC_COMPLETED_JOB_RETENTION_SECS  Completed jobs are pruned after this [default: 3600]
   JIRA_BASE_URL           Jira site, for issue links (https://yourcompany.atlassian.net)
   JIRA_WEBHOOK_SECRET     Secret of the Jira admin webhook (X-Hub-Signature: sha256=...)
   JIRA_OAUTH_CLIENT_SECRET  OAuth app secret; verifies dynamic webhooks' JWTs
@@ -109,6 +112,12 @@ impl Config {
             webhook_secret: get("JIRA_WEBHOOK_SECRET").map(Secret::new),
             oauth_client_secret: get("JIRA_OAUTH_CLIENT_SECRET").map(Secret::new),
             workers: parse_or("ARKSYNC_WORKERS", get("ARKSYNC_WORKERS"), "10", "a whole number of concurrent jobs")?,
+            completed_job_retention_secs: parse_or(
+                "ARKSYNC_COMPLETED_JOB_RETENTION_SECS",
+                get("ARKSYNC_COMPLETED_JOB_RETENTION_SECS"),
+                "3600",
+                "a whole number of seconds",
+            )?,
         })
     }
 }

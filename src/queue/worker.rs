@@ -29,8 +29,13 @@ pub struct WorkerConfig {
     /// How long in-flight jobs may run after shutdown begins; then they are
     /// given back to the queue.
     pub shutdown_deadline: Duration,
-    /// How often this worker rescues jobs whose lease expired.
+    /// How often this worker rescues jobs whose lease expired and prunes
+    /// finished ones.
     pub rescue_interval: Duration,
+    /// How long completed jobs are kept before pruning.
+    pub completed_retention: Duration,
+    /// How long discarded jobs (the dead letters) are kept before pruning.
+    pub discarded_retention: Duration,
     /// Base of the exponential retry delay.
     pub retry_base: Duration,
     /// Listen for NOTIFY (off only to test the poll fallback).
@@ -48,6 +53,8 @@ impl Default for WorkerConfig {
             claim_batch: 100,
             shutdown_deadline: Duration::from_secs(10),
             rescue_interval: Duration::from_secs(5),
+            completed_retention: Duration::from_secs(3600),
+            discarded_retention: Duration::from_secs(7 * 86_400),
             retry_base: Duration::from_secs(1),
             listen: true,
             id: format!("arksync-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
@@ -84,7 +91,7 @@ impl Worker {
         if self.config.listen {
             tokio::spawn(listener::run(self.pg_config.clone(), wake.clone(), stop_background.clone()));
         }
-        tokio::spawn(rescue_loop(self.pool.clone(), self.config.rescue_interval, stop_background.clone()));
+        tokio::spawn(maintenance_loop(self.pool.clone(), self.config.clone(), stop_background.clone()));
         let completer = Completer::spawn(self.pool.clone());
         let in_flight: InFlight = Arc::default();
         let mut tasks = JoinSet::new();
@@ -286,16 +293,33 @@ async fn heartbeat(pool: deadpool_postgres::Pool, id: i64, attempt: i32, lease: 
     }
 }
 
-/// Rescues expired leases until `stop`.
-async fn rescue_loop(pool: deadpool_postgres::Pool, every: Duration, stop: CancellationToken) {
+/// Most finished jobs deleted by one statement: short transactions, no
+/// long locks, however large the backlog of finished jobs.
+const PRUNE_BATCH: i64 = 5_000;
+
+/// Until `stop`: rescues expired leases, then prunes finished jobs past
+/// their retention, in batches.
+async fn maintenance_loop(pool: deadpool_postgres::Pool, config: WorkerConfig, stop: CancellationToken) {
     loop {
         tokio::select! {
-            () = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep(config.rescue_interval) => {}
             () = stop.cancelled() => return,
         }
-        let rescued = async { jobs::rescue_expired(&**pool.get().await.ok()?).await.ok() };
-        if let Some(n) = rescued.await.filter(|n| *n > 0) {
-            tracing::warn!(rescued = n, "rescued jobs whose worker stopped answering");
+        let Ok(client) = pool.get().await else { continue };
+        match jobs::rescue_expired(&**client).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(rescued = n, "rescued jobs whose worker stopped answering"),
+            Err(e) => tracing::warn!(error = %e, "rescuing expired jobs failed"),
+        }
+        while !stop.is_cancelled() {
+            match jobs::prune(&**client, config.completed_retention, config.discarded_retention, PRUNE_BATCH).await {
+                Ok(n) if n < PRUNE_BATCH as u64 => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning finished jobs failed");
+                    break;
+                }
+            }
         }
     }
 }

@@ -330,3 +330,29 @@ async fn wait_for_listener(db: &TestDb) -> i32 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn the_worker_prunes_completed_jobs_past_their_retention_and_keeps_dead_letters() {
+    let db = TestDb::new().await;
+    enqueue_noops(&db, 50).await;
+    let client = db.pool.get().await.unwrap();
+    let dead = NewJob { max_attempts: 1, ..NewJob::new("bad", json!({})) };
+    jobs::insert(&**client, &dead).await.unwrap();
+    let runs: Runs = Arc::default();
+    let registry =
+        recording(&runs).register("bad", |_| async { Err(JobError::Discard(anyhow::anyhow!("never works"))) });
+    let config = WorkerConfig { completed_retention: Duration::from_millis(200), ..fast_config() };
+    let (handle, token) = start(&db, registry, config);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left: i64 = client.query_one("SELECT count(*) FROM jobs", &[]).await.unwrap().get(0);
+        if left == 1 && runs.lock().unwrap().len() == 50 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{left} jobs left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    token.cancel();
+    handle.await.unwrap();
+    assert_eq!(count(&db, "discarded").await, 1, "the dead letter is kept for its own, longer retention");
+}
