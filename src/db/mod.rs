@@ -2,6 +2,7 @@
 //! (one small function per statement, in the submodules).
 
 pub mod jobs;
+pub mod raw_json;
 pub mod webhook_events;
 pub mod work_items;
 

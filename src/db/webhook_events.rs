@@ -5,6 +5,8 @@ use serde_json::Value;
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
+use super::raw_json::RawJson;
+
 /// The job kind that processes a stored delivery.
 pub const PROCESS_JOB: &str = "process_webhook";
 /// Attempts of a processing job before it is discarded.
@@ -18,7 +20,7 @@ pub struct NewEvents {
     pub event_types: Vec<String>,
     pub issue_keys: Vec<Option<String>>,
     pub issue_ids: Vec<Option<String>>,
-    pub payloads: Vec<Value>,
+    pub payloads: Vec<RawJson>,
     pub webhook_ids: Vec<Option<String>>,
     pub retries: Vec<i32>,
 }
