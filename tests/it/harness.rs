@@ -115,6 +115,20 @@ impl TestDb {
         shared().pg.config(&self.name)
     }
 
+    /// Runs `sql` through the machine's `psql`, as an operator would, and
+    /// returns its unaligned output; panics with psql's error otherwise.
+    pub fn psql(&self, sql: &str) -> String {
+        let psql = arksync::pg::Binaries::find().unwrap().initdb.with_file_name("psql");
+        let out = std::process::Command::new(psql)
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .arg(shared().pg.psql_url(&self.name))
+            .args(["-c", sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "psql failed on {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
     /// A plain connection to this test's database.
     pub async fn connect(&self) -> tokio_postgres::Client {
         let (client, conn) = shared().pg.config(&self.name).connect(tokio_postgres::NoTls).await.unwrap();

@@ -11,7 +11,6 @@ async fn the_database_refuses_values_outside_their_sets() {
         "INSERT INTO user_stories (title, priority) VALUES ('t', 'P1')",
         "INSERT INTO defects (title, severity) VALUES ('t', 'blocker')",
         "INSERT INTO epics (title, sync_status) VALUES ('t', 'fine')",
-        "INSERT INTO epics (title, sync_source) VALUES ('t', 'someone')",
         "INSERT INTO user_stories (title) VALUES ('   ')",
         "INSERT INTO user_stories (id, title) VALUES ('US-123', 't')",
         "INSERT INTO jira_integration_mappings (arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, \
@@ -23,6 +22,12 @@ async fn the_database_refuses_values_outside_their_sets() {
         let err = c.execute(sql, &[]).await.expect_err(sql);
         assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION), "{sql}: {err}");
     }
+    // sync_source is stamped from the transaction's setting, and checked.
+    let err = c
+        .batch_execute("BEGIN; SET LOCAL arksync.sync_source = 'someone'; INSERT INTO epics (title) VALUES ('t')")
+        .await
+        .expect_err("an unknown source");
+    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION), "{err}");
 }
 
 #[tokio::test]
