@@ -28,6 +28,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
+    crate::metrics::handle();
     db::migrate(&database.pool).await?;
     let listener = TcpListener::bind(config.listen)
         .await

@@ -18,6 +18,7 @@
 //! - [`webhooks`]: verifying, storing (group commit) and processing Jira deliveries.
 //! - [`jira`]: the shapes Jira sends.
 //! - [`jira_sim`]: a Jira simulator faithful to Atlassian's contract, for tests and demos.
+//! - [`metrics`]: every Prometheus metric, named in one place.
 //! - [`app`]: what each subcommand runs.
 
 pub mod app;
@@ -28,6 +29,7 @@ pub mod domain;
 pub mod http;
 pub mod jira;
 pub mod jira_sim;
+pub mod metrics;
 pub mod pg;
 pub mod queue;
 pub mod telemetry;

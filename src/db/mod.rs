@@ -3,6 +3,7 @@
 
 pub mod jobs;
 pub mod raw_json;
+pub mod stats;
 pub mod webhook_events;
 pub mod work_items;
 

@@ -1,5 +1,5 @@
-//! `GET /healthz` (the process is up) and `GET /readyz` (it can do work:
-//! the database answers).
+//! `GET /healthz` (the process is up), `GET /readyz` (it can do work:
+//! the database answers) and `GET /metrics` (Prometheus).
 
 use std::time::Duration;
 
@@ -23,4 +23,14 @@ pub async fn readyz(state: &AppState) -> Response<Full<Bytes>> {
             &json!({ "status": "unavailable", "reason": "the database does not answer" }),
         )
     }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(state: &AppState) -> Response<Full<Bytes>> {
+    let body = crate::metrics::render(&state.pool).await;
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(hyper::header::CONTENT_TYPE, "text/plain; version=0.0.4")
+        .body(Full::new(Bytes::from(body)))
+        .expect("static headers are valid")
 }

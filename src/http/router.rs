@@ -21,6 +21,7 @@ use crate::domain::EntityKind;
 enum Route<'p> {
     Healthz,
     Readyz,
+    Metrics,
     Collection(EntityKind),
     Item(EntityKind, &'p str),
     Webhooks,
@@ -33,6 +34,7 @@ impl Route<'_> {
         match self {
             Self::Healthz => "/healthz".into(),
             Self::Readyz => "/readyz".into(),
+            Self::Metrics => "/metrics".into(),
             Self::Collection(kind) => format!("/api/{}", kind.collection()),
             Self::Item(kind, _) => format!("/api/{}/:id", kind.collection()),
             Self::Webhooks => "/api/jira/webhooks".into(),
@@ -47,6 +49,7 @@ fn route(path: &str) -> Route<'_> {
     match segments.as_slice() {
         ["healthz"] => Route::Healthz,
         ["readyz"] => Route::Readyz,
+        ["metrics"] => Route::Metrics,
         ["api", "jira", "webhooks"] => Route::Webhooks,
         ["api", "jira", "webhooks", id, "status"] => Route::WebhookStatus(id),
         ["api", collection] => EntityKind::from_collection(collection).map_or(Route::NotFound, Route::Collection),
@@ -61,13 +64,16 @@ fn route(path: &str) -> Route<'_> {
 pub async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     let route = route(&path);
-    let span = tracing::info_span!("request", method = %req.method(), route = %route.template());
+    let method = req.method().clone();
+    let template = route.template();
+    let span = tracing::info_span!("request", method = %method, route = %template);
     let started = Instant::now();
     let response = AssertUnwindSafe(dispatch(state, &route, req).instrument(span.clone()))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(ApiError::internal(anyhow::anyhow!("handler panicked"))))
         .unwrap_or_else(ApiError::into_response);
+    crate::metrics::http_request(&template, method.as_str(), response.status().as_u16(), started.elapsed());
     span.in_scope(|| {
         tracing::debug!(
             status = response.status().as_u16(),
@@ -87,7 +93,8 @@ async fn dispatch(
     match (route, method) {
         (Route::Healthz, Method::GET) => Ok(health::healthz()),
         (Route::Readyz, Method::GET) => Ok(health::readyz(state).await),
-        (Route::Healthz | Route::Readyz, _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        (Route::Metrics, Method::GET) => Ok(health::metrics(state).await),
+        (Route::Healthz | Route::Readyz | Route::Metrics, _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         (Route::Collection(kind), Method::GET) => work_items::list(state, *kind, &req).await,
         (Route::Collection(kind), Method::POST) => work_items::create(state, *kind, req).await,
         (Route::Collection(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),

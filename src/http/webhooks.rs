@@ -27,17 +27,25 @@ pub async fn receive(state: &AppState, req: Request<Incoming>) -> HttpResult {
     let body = read_body(req, state.max_body_bytes).await?;
     if let Err(e) = state.webhook_auth.verify(&headers, &body) {
         tracing::warn!(reason = %e, "refused a webhook delivery");
+        crate::metrics::webhook_rejected("unauthorized");
         return Ok(json_response(
             StatusCode::UNAUTHORIZED,
             &json!({"error": {"code": "unauthorized", "message": e.to_string()}}),
         ));
     }
-    let delivery = Delivery::parse(&headers, &body).map_err(|e| InputError::new("invalid_delivery", None, e.0))?;
+    let delivery = Delivery::parse(&headers, &body).map_err(|e| {
+        crate::metrics::webhook_rejected("invalid");
+        InputError::new("invalid_delivery", None, e.0)
+    })?;
+    let event = delivery.event_type.clone();
     match state.ingest.submit(delivery).await {
-        Ok(Outcome::Accepted { event_id, job_id }) => Ok(json_response(
-            StatusCode::ACCEPTED,
-            &json!({"status": "accepted", "jobId": job_id.to_string(), "eventId": event_id}),
-        )),
+        Ok(Outcome::Accepted { event_id, job_id }) => {
+            crate::metrics::webhook_received(&event);
+            Ok(json_response(
+                StatusCode::ACCEPTED,
+                &json!({"status": "accepted", "jobId": job_id.to_string(), "eventId": event_id}),
+            ))
+        }
         Ok(Outcome::Duplicate { event_id, status }) => Ok(json_response(
             StatusCode::OK,
             &json!({"status": "already_processed", "eventId": event_id, "processingStatus": status}),

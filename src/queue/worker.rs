@@ -246,6 +246,8 @@ impl JobRun {
         // Aborted on drop too: a worker torn down mid-job must stop renewing
         // the lease, or the job would never be rescued.
         let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(self.queue_pool.clone(), job.id, job.attempt, self.lease)));
+        let started = std::time::Instant::now();
+        crate::metrics::job_started();
         let outcome = match &self.handler {
             Some(handler) => AssertUnwindSafe(handler(self.ctx.clone()))
                 .catch_unwind()
@@ -254,6 +256,14 @@ impl JobRun {
             None => Err(JobError::Discard(anyhow::anyhow!("no handler for job kind `{}`", job.kind))),
         };
         drop(heartbeat);
+        crate::metrics::job_ended();
+        let result = match &outcome {
+            Ok(()) => "completed",
+            Err(JobError::Discard(_)) => "discarded",
+            Err(_) if job.attempt >= job.max_attempts => "discarded",
+            Err(_) => "retry",
+        };
+        crate::metrics::job_finished(&job.kind, result, started.elapsed());
         match outcome {
             Ok(()) => {
                 let _ = self.completions.send((job.id, job.attempt));

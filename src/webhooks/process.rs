@@ -22,12 +22,15 @@ async fn run(ctx: JobContext) -> Result<(), JobError> {
     let Some(raw) = webhook_events::payload(&**client, event_id).await.map_err(retry)? else {
         return Err(JobError::Discard(anyhow::anyhow!("webhook event {event_id} no longer exists")));
     };
+    let started = std::time::Instant::now();
     let (status, error) = match classify(&raw) {
         Ok(Handling::Process) => ("processed", None),
         Ok(Handling::Ignore) => ("ignored", None),
         Err(e) => ("failed", Some(e)),
     };
     webhook_events::finish(&**client, event_id, status, error.as_deref()).await.map_err(retry)?;
+    let event = raw.get("webhookEvent").and_then(Value::as_str).unwrap_or("other");
+    crate::metrics::webhook_processed(event, status, started.elapsed());
     match error {
         // Parsing again cannot succeed: keep the job as discarded.
         Some(e) => Err(JobError::Discard(anyhow::anyhow!(e))),

@@ -160,6 +160,7 @@ impl TestApp {
 
     /// Spawns with the state adjusted by `tweak` (e.g. a smaller body limit).
     pub async fn spawn_with(tweak: impl FnOnce(&mut AppState)) -> Self {
+        arksync::metrics::handle();
         let db = TestDb::new().await;
         let mut state = AppState {
             pool: db.pool.clone(),
