@@ -118,14 +118,31 @@ impl TestDb {
     /// Runs `sql` through the machine's `psql`, as an operator would, and
     /// returns its unaligned output; panics with psql's error otherwise.
     pub fn psql(&self, sql: &str) -> String {
+        self.run_psql(&["-c", sql])
+    }
+
+    /// Runs a file through `psql -f` with `-v name=value` variables.
+    pub fn psql_file(&self, path: &std::path::Path, vars: &[(&str, &str)]) -> String {
+        let mut args: Vec<String> = Vec::new();
+        for (name, value) in vars {
+            args.push("-v".into());
+            args.push(format!("{name}={value}"));
+        }
+        args.push("-f".into());
+        args.push(path.display().to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run_psql(&args)
+    }
+
+    fn run_psql(&self, args: &[&str]) -> String {
         let psql = arksync::pg::Binaries::find().unwrap().initdb.with_file_name("psql");
         let out = std::process::Command::new(psql)
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
             .arg(shared().pg.psql_url(&self.name))
-            .args(["-c", sql])
+            .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "psql failed on {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "psql failed on {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 

@@ -9,6 +9,7 @@ mod formats;
 mod metrics;
 mod outbox;
 mod queue;
+mod runbook;
 mod schema;
 mod webhooks;
 mod work_items_api;
