@@ -26,6 +26,9 @@ pub enum Command {
     Worker,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Exit 0 if the service on $ARKSYNC_LISTEN answers /readyz with 200
+    /// (for container health checks).
+    Healthcheck,
     /// Serve a simulated Jira (Cloud or Data Center) on its own port, for
     /// tests and demos; with no flags it prints its URL and credentials.
     JiraSim(Box<crate::jira_sim::JiraSimArgs>),

@@ -26,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod healthcheck;
 pub mod http;
 pub mod jira;
 pub mod jira_sim;

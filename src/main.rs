@@ -18,6 +18,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve => arksync::app::serve(config).await,
         Command::Worker => arksync::app::run_worker(config).await,
         Command::Migrate => arksync::app::migrate(config).await,
+        Command::Healthcheck => arksync::healthcheck::check(config.listen),
         Command::JiraSim(args) => arksync::jira_sim::run(*args).await,
     };
     match result {

@@ -91,7 +91,10 @@ async fn data_survives_a_restart_and_the_log_says_where_it_lives() {
         .await
         .unwrap();
     assert_eq!(got["title"], "Survives restarts");
+    let address = service.base.trim_start_matches("http://").to_owned();
+    assert!(healthcheck(&address).success(), "a ready service passes the container health check");
     stop(service);
+    assert!(!healthcheck(&address).success(), "a stopped one fails it");
     std::fs::remove_dir_all(&data_dir).ok();
 }
 
@@ -129,4 +132,13 @@ fn help_lists_every_subcommand_and_variable() {
     for word in ["serve", "migrate", "DATABASE_URL", "ARKSYNC_LISTEN", "ARKSYNC_DATA_DIR", "LOG_FORMAT", "RUST_LOG"] {
         assert!(help.contains(word), "--help does not mention {word}:\n{help}");
     }
+}
+
+fn healthcheck(address: &str) -> std::process::ExitStatus {
+    Command::new(env!("CARGO_BIN_EXE_arksync"))
+        .arg("healthcheck")
+        .env("ARKSYNC_LISTEN", address)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
 }
