@@ -253,16 +253,18 @@ fn resolve_date(v: &str, now: DateTime<Utc>) -> Result<String, String> {
     if let Ok(d) = NaiveDate::parse_from_str(&norm, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc().to_rfc3339());
     }
-    let (num, unit) = v.split_at(v.len().saturating_sub(1));
-    let n: i64 = num.trim().parse().map_err(|_| bad())?;
+    // The unit is the last character, which need not be one byte long.
+    let unit = v.chars().last().ok_or_else(bad)?;
+    let n: i64 = v[..v.len() - unit.len_utf8()].trim().parse().map_err(|_| bad())?;
     let d = match unit {
-        "m" => Duration::minutes(n),
-        "h" => Duration::hours(n),
-        "d" => Duration::days(n),
-        "w" => Duration::weeks(n),
-        _ => return Err(bad()),
+        'm' => Duration::try_minutes(n),
+        'h' => Duration::try_hours(n),
+        'd' => Duration::try_days(n),
+        'w' => Duration::try_weeks(n),
+        _ => None,
     };
-    Ok((now + d).to_rfc3339())
+    let t = d.and_then(|d| now.checked_add_signed(d)).ok_or_else(bad)?;
+    Ok(t.to_rfc3339())
 }
 
 impl Query {

@@ -96,9 +96,10 @@ pub fn search_jql(sim: &Sim, req: &Req) -> ApiResult {
     let hits = matching(&store, &query);
     let page: Vec<Value> =
         hits.iter().skip(offset).take(max).map(|i| issue_entry(&view, &store, i, &filter, &p.expand)).collect();
-    let mut body = json!({ "issues": page, "isLast": offset + max >= hits.len() });
-    if offset + max < hits.len() {
-        body["nextPageToken"] = json!(encode_token(offset + max));
+    let next = offset.saturating_add(max);
+    let mut body = json!({ "issues": page, "isLast": next >= hits.len() });
+    if next < hits.len() {
+        body["nextPageToken"] = json!(encode_token(next));
     }
     Ok(json_response(StatusCode::OK, &body))
 }

@@ -206,7 +206,7 @@ pub fn list(sim: &Sim, actor: &Actor, req: &Req) -> ApiResult {
     let reg = lock(&sim.hooks);
     let mine: Vec<&Dynamic> = reg.dynamic.values().filter(|h| h.client_id == client_id).collect();
     let values: Vec<Value> = mine.iter().skip(start).take(max).map(|h| webhook_json(h)).collect();
-    let body = json!({ "startAt": start, "maxResults": max, "total": mine.len(), "isLast": start + max >= mine.len(), "values": values });
+    let body = json!({ "startAt": start, "maxResults": max, "total": mine.len(), "isLast": start.saturating_add(max) >= mine.len(), "values": values });
     Ok(json_response(StatusCode::OK, &body))
 }
 

@@ -147,7 +147,7 @@ async fn deliveries_have_the_shape_of_real_jira_deliveries() {
     assert_eq!((item["from"].clone(), item["to"].clone()), (json!("10000"), json!("3")));
 }
 
-async fn oauth_token(sim: &Sim) -> String {
+pub async fn oauth_token(sim: &Sim) -> String {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let resp = http.get(sim.url("/authorize?client_id=arksync-client&scope=manage%3Ajira-webhook&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s")).send().await.unwrap();
     let location = resp.headers()["location"].to_str().unwrap().to_string();
