@@ -83,8 +83,12 @@ impl Input<'_> {
 
     fn set_system(&self, issue: &mut Issue, id: &str, value: &Value) -> Result<(), String> {
         match id {
-            // Status is not a field: Jira ignores it on create and edit.
-            "status" | "project" => Ok(()),
+            // Status is not on any screen: Jira refuses it (400, the whole
+            // request fails) on create, edit and transition alike; status
+            // changes only through a transition.
+            "status" => Err(cannot_set(id)),
+            // The project is chosen on create; an edit cannot move an issue.
+            "project" => Ok(()),
             "issuetype" => {
                 let t = named(value).and_then(catalog::issue_type).ok_or("Specify a valid issue type")?;
                 issue.issuetype = t.id.to_string();

@@ -50,15 +50,22 @@ async fn get_with_fields_returns_only_those_fields_and_expand_changelog_has_hist
 }
 
 #[tokio::test]
-async fn put_ignores_status_as_jira_does() {
+async fn status_in_a_put_is_refused_as_jira_does_and_nothing_changes() {
     let sim = Sim::cloud().await;
     let key = sim.create_story("status").await;
     let edit = json!({ "fields": { "status": { "name": "Done" }, "summary": "renamed" } });
-    let (status, _) = sim.json(sim.req(Method::PUT, &format!("/rest/api/3/issue/{key}")).json(&edit)).await;
-    assert_eq!(status, 204);
+    let (status, body) = sim.json(sim.req(Method::PUT, &format!("/rest/api/3/issue/{key}")).json(&edit)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        json!({ "errorMessages": [], "errors": { "status": "Field 'status' cannot be set. It is not on the appropriate screen, or unknown." } })
+    );
     let (_, issue) = sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{key}"))).await;
     assert_eq!(issue["fields"]["status"]["name"], "To Do");
-    assert_eq!(issue["fields"]["summary"], "renamed");
+    assert_eq!(issue["fields"]["summary"], "status", "the whole edit is refused");
+    let edit = json!({ "fields": { "summary": "renamed" } });
+    let (status, _) = sim.json(sim.req(Method::PUT, &format!("/rest/api/3/issue/{key}")).json(&edit)).await;
+    assert_eq!(status, 204);
 }
 
 #[tokio::test]
