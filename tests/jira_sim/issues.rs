@@ -181,6 +181,24 @@ async fn stories_take_an_epic_as_parent_and_links_show_on_both_issues() {
     let (_, b) = sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{other}"))).await;
     assert_eq!(a["fields"]["issuelinks"][0]["outwardIssue"]["key"], json!(other));
     assert_eq!(b["fields"]["issuelinks"][0]["inwardIssue"]["key"], json!(story));
+    let last_link_item = |key: &str| {
+        let sim = &sim;
+        let path = format!("/rest/api/3/issue/{key}?expand=changelog");
+        async move {
+            let (_, v) = sim.json(sim.req(Method::GET, &path)).await;
+            let histories = v["changelog"]["histories"].as_array().unwrap().clone();
+            histories.last().unwrap()["items"][0].clone()
+        }
+    };
+    let (a, b) = (last_link_item(&story).await, last_link_item(&other).await);
+    assert_eq!(
+        (a["field"].clone(), a["toString"].clone()),
+        (json!("Link"), json!(format!("This issue blocks {other}")))
+    );
+    assert_eq!(b["toString"], json!(format!("This issue is blocked by {story}")), "both issues record the link");
+    let to_itself =
+        json!({ "type": { "name": "Blocks" }, "inwardIssue": { "key": story }, "outwardIssue": { "key": story } });
+    assert_eq!(sim.json(sim.req(Method::POST, "/rest/api/3/issueLink").json(&to_itself)).await.0, 400);
 }
 
 #[tokio::test]
