@@ -36,12 +36,14 @@ fn basic(sim: &Sim, encoded: &str) -> Result<Actor, ApiError> {
     let decoded = STANDARD.decode(encoded).map_err(|_| ApiError::Unauthorized)?;
     let text = String::from_utf8(decoded).map_err(|_| ApiError::Unauthorized)?;
     let (who, secret) = text.split_once(':').ok_or(ApiError::Unauthorized)?;
+    // Cloud knows people by email here; Data Center by user name too.
+    let dc = sim.config.flavor == Flavor::Datacenter;
     let user = sim
         .config
         .users
         .iter()
         .find(|u| {
-            (u.email == who || u.email.split('@').next() == Some(who))
+            (u.email == who || dc && super::render::dc_user_name(u) == who)
                 && constant_time_eq(u.token.as_bytes(), secret.as_bytes())
         })
         .ok_or(ApiError::Unauthorized)?;

@@ -273,6 +273,39 @@ async fn data_center_serves_v2_with_wiki_descriptions_and_epic_link() {
 }
 
 #[tokio::test]
+async fn data_center_knows_people_by_name_and_cloud_only_by_account_id() {
+    let config = arksync::jira_sim::SimConfig { flavor: arksync::jira_sim::Flavor::Datacenter, ..Default::default() };
+    let sim = Sim::start(config).await;
+    let token = sim.server.credentials()[0].token.clone();
+    let create = json!({ "fields": { "project": { "key": "PROJ" }, "issuetype": { "name": "Task" }, "summary": "dc",
+        "assignee": { "name": "jane.doe" } } });
+    let (status, created) =
+        sim.json(sim.http.post(sim.url("/rest/api/2/issue")).bearer_auth(&token).json(&create)).await;
+    assert_eq!(status, 201, "{created}");
+    let path = format!("/rest/api/2/issue/{}?expand=changelog", created["key"].as_str().unwrap());
+    let (_, issue) = sim.json(sim.http.get(sim.url(&path)).bearer_auth(&token)).await;
+    let assignee = &issue["fields"]["assignee"];
+    assert_eq!(
+        (assignee["name"].clone(), assignee["emailAddress"].clone()),
+        (json!("jane.doe"), json!("jane.doe@example.com"))
+    );
+    assert!(assignee.get("accountId").is_none(), "Data Center has no account ids: {assignee}");
+    let item =
+        issue["changelog"]["histories"][0]["items"].as_array().unwrap().iter().find(|i| i["fieldId"] == "assignee");
+    assert_eq!(item.unwrap()["to"], "jane.doe", "changelog names the user key");
+    let by_account = json!({ "fields": { "assignee": { "accountId": sim.server.credentials()[1].account_id } } });
+    let put = sim.http.put(sim.url(&format!("/rest/api/2/issue/{}", created["key"].as_str().unwrap())));
+    assert_eq!(sim.json(put.bearer_auth(&token).json(&by_account)).await.0, 400);
+
+    let cloud = Sim::cloud().await;
+    let key = cloud.create_story("cloud").await;
+    let by_name = json!({ "fields": { "assignee": { "name": "jane.doe" } } });
+    let (status, err) = cloud.json(cloud.req(Method::PUT, &format!("/rest/api/3/issue/{key}")).json(&by_name)).await;
+    assert_eq!(status, 400, "Cloud retired user names: {err}");
+    assert!(err["errors"]["assignee"].is_string());
+}
+
+#[tokio::test]
 async fn state_persisted_to_a_file_survives_a_restart_and_keys_continue() {
     let dir = std::env::temp_dir().join(format!("jirasim-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
