@@ -204,6 +204,12 @@ fn issue_tokens(
     json_response(StatusCode::OK, &body)
 }
 
+/// What api.atlassian.com answers when the token lacks the operation's
+/// scope: 401 with its own body, not Jira's ErrorCollection.
+pub fn scope_mismatch() -> http::Resp {
+    json_response(StatusCode::UNAUTHORIZED, &json!({ "code": 401, "message": "Unauthorized; scope does not match" }))
+}
+
 /// Resolves a Bearer access token to its user (401 when unknown/expired).
 pub fn access_token_user(sim: &Sim, token: &str) -> Result<Actor, ApiError> {
     let now = sim.clock.now();
@@ -213,7 +219,8 @@ pub fn access_token_user(sim: &Sim, token: &str) -> Result<Actor, ApiError> {
         return Err(ApiError::Unauthorized);
     }
     let user = sim.user(&grant.account_id).ok_or(ApiError::Unauthorized)?;
-    Ok(Actor { user: user.clone(), client_id: Some(grant.client_id.clone()) })
+    let scopes = grant.scope.split_whitespace().map(str::to_string).collect();
+    Ok(Actor { user: user.clone(), client_id: Some(grant.client_id.clone()), scopes: Some(scopes) })
 }
 
 /// `GET /oauth/token/accessible-resources`: the one simulated site.

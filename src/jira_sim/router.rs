@@ -136,6 +136,11 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
         ["rest", "api", v, path @ ..] if *v == version => path,
         _ => return Err(ApiError::NotFound("Not found".into())),
     };
+    if let Some(scope) = required_scope(&req.method, path)
+        && !actor.has_scope(scope)
+    {
+        return Ok(oauth::scope_mismatch());
+    }
     let user = &actor.user;
     let cloud = sim.config.flavor == Flavor::Cloud;
     match (&req.method, path) {
@@ -162,6 +167,18 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
         }
         _ => Err(ApiError::NotFound("Not found".into())),
     }
+}
+
+/// The classic OAuth 2.0 scope an operation needs, as Atlassian documents
+/// it per operation: a token granted less gets 401 on api.atlassian.com.
+fn required_scope(method: &Method, path: &[&str]) -> Option<&'static str> {
+    Some(match (method, path) {
+        (_, ["webhook", ..]) => "manage:jira-webhook",
+        (_, ["myself"]) => "read:jira-user",
+        (&Method::GET, _) | (&Method::POST, ["search", ..]) => "read:jira-work",
+        (&Method::POST | &Method::PUT | &Method::DELETE, _) => "write:jira-work",
+        _ => return None,
+    })
 }
 
 fn project(sim: &Sim, id_or_key: &str) -> ApiResult {
