@@ -152,6 +152,11 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
         (&Method::POST, ["issue", k, "transitions"]) => transitions::perform(sim, user, req, k),
         (&Method::GET | &Method::POST, ["search", "jql"]) if cloud => search::search_jql(sim, req),
         (&Method::GET | &Method::POST, ["search"]) if !cloud => search::search_v2(sim, req),
+        // Cloud removed the old search in 2025 and answers 410 Gone.
+        (_, ["search"]) if cloud => Err(ApiError::Status(
+            StatusCode::GONE,
+            "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.".into(),
+        )),
         (&Method::GET, ["field"]) => Ok(json_response(StatusCode::OK, &json!(catalog::fields_json(sim.config.flavor)))),
         (&Method::POST, ["issueLink"]) => issues::link(sim, user, req),
         (&Method::GET, ["myself"]) => {

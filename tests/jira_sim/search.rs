@@ -82,6 +82,14 @@ async fn unbounded_or_invalid_jql_is_a_400_with_jiras_message() {
 }
 
 #[tokio::test]
+async fn the_removed_cloud_search_endpoint_is_410_gone() {
+    let sim = Sim::cloud().await;
+    let (status, err) = sim.json(sim.req(Method::GET, "/rest/api/3/search?jql=project%3DPROJ")).await;
+    assert_eq!(status, 410);
+    assert!(err["errorMessages"][0].as_str().unwrap().contains("/rest/api/3/search/jql"));
+}
+
+#[tokio::test]
 async fn data_center_search_pages_with_start_at_and_total() {
     let sim = Sim::start(SimConfig { flavor: Flavor::Datacenter, ..Default::default() }).await;
     let token = sim.server.credentials()[0].token.clone();
