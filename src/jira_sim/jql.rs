@@ -273,6 +273,20 @@ impl Query {
         !self.clauses.is_empty()
     }
 
+    /// Why a dynamic webhook may not use this filter, if it may not: Jira
+    /// accepts only `=`, `!=`, `IN`, `NOT IN` over issue key, project,
+    /// issue type and status there (plus people, issue properties and the
+    /// epic label, which the simulator does not model), and no ORDER BY.
+    pub fn webhook_filter_error(&self) -> Option<String> {
+        if let Some(c) = self.clauses.iter().find(|c| !["project", "key", "issuetype", "status"].contains(&&*c.field)) {
+            return Some(format!("The clause {} is unsupported", c.field));
+        }
+        if let Some(c) = self.clauses.iter().find(|c| !matches!(c.op, Op::Eq | Op::Ne | Op::In | Op::NotIn)) {
+            return Some(format!("The operator in the clause {} is unsupported; use =, !=, IN or NOT IN", c.field));
+        }
+        (!self.order.is_empty()).then(|| "ORDER BY is unsupported in a webhook filter".to_string())
+    }
+
     pub fn project_keys(&self) -> Vec<&str> {
         self.clauses.iter().filter(|c| c.field == "project").flat_map(|c| c.values.iter().map(String::as_str)).collect()
     }

@@ -186,7 +186,10 @@ fn parse_spec(sim: &Sim, spec: &Value) -> Result<(Vec<String>, String, Vec<Strin
         return Err(format!("Events must be a non-empty list of: {}", EVENTS.join(", ")));
     }
     let jql = spec.get("jqlFilter").and_then(Value::as_str).ok_or("The JQL filter is required.")?;
-    jql::parse(jql, sim.clock.now()).map_err(|e| format!("The JQL filter is invalid: {e}"))?;
+    let query = jql::parse(jql, sim.clock.now()).map_err(|e| format!("The JQL filter is invalid: {e}"))?;
+    if let Some(unsupported) = query.webhook_filter_error() {
+        return Err(unsupported);
+    }
     Ok((events, jql.to_string(), strings("fieldIdsFilter")))
 }
 
