@@ -100,3 +100,11 @@ async fn out_of_range_paging_of_dynamic_webhooks_is_an_empty_page() {
     let (s, page) = sim.json(sim.http.get(url).bearer_auth(&at)).await;
     assert_eq!((s, page["values"].clone(), page["isLast"].clone()), (200, json!([]), json!(true)));
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_413_without_being_buffered_whole() {
+    let sim = Sim::cloud().await;
+    let body = vec![b' '; 11 << 20];
+    let s = status(sim.req(Method::POST, "/rest/api/3/issue").body(body), "11 MiB body").await;
+    assert_eq!(s, 413);
+}
