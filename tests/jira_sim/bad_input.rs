@@ -84,6 +84,9 @@ async fn malformed_bodies_paths_and_jql_get_a_4xx_never_a_500_or_a_dropped_conne
     let s =
         status(sim.http.get(sim.url("/rest/api/3/myself")).header("Authorization", "Basic !!!"), "bad base64").await;
     assert_eq!(s, 401);
+    let burst = json!({ "burst429": { "count": 1, "retryAfterSecs": u64::MAX } });
+    assert_eq!(status(sim.http.post(sim.url("/_sim/faults")).json(&burst), "admin faults").await, 200);
+    assert_eq!(status(sim.req(Method::GET, "/rest/api/3/myself"), "an absurd Retry-After").await, 429);
     for days in [i64::MAX, i64::MIN, -1] {
         let rb = sim.http.post(sim.url("/_sim/clock/advance")).json(&json!({ "days": days }));
         let s = status(rb, "admin clock").await;
