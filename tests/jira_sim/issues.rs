@@ -142,6 +142,24 @@ async fn an_unavailable_transition_is_rejected_with_jiras_message() {
 }
 
 #[tokio::test]
+async fn a_transition_without_a_screen_refuses_fields_even_a_resolution() {
+    let sim = Sim::cloud().await;
+    let key = sim.create_story("wf").await;
+    let body = json!({ "transition": { "id": "51" }, "fields": { "resolution": { "name": "Duplicate" } } });
+    let (status, err) = transition(&sim, &key, body).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["errors"]["resolution"],
+        "Field 'resolution' cannot be set. It is not on the appropriate screen, or unknown."
+    );
+    let (_, issue) = sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{key}"))).await;
+    assert_eq!(issue["fields"]["status"]["name"], "To Do", "nothing moved");
+    assert_eq!(transition(&sim, &key, json!({ "transition": { "id": "51" } })).await.0, 204);
+    let (_, issue) = sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{key}"))).await;
+    assert_eq!(issue["fields"]["resolution"]["name"], "Won't Do", "the workflow sets it");
+}
+
+#[tokio::test]
 async fn a_transition_whose_screen_requires_a_field_fails_without_it() {
     let mut config = arksync::jira_sim::SimConfig::default();
     config.screen_requirements.push(arksync::jira_sim::ScreenRequirement {
