@@ -82,6 +82,26 @@ async fn unbounded_or_invalid_jql_is_a_400_with_jiras_message() {
 }
 
 #[tokio::test]
+async fn text_fields_take_only_contains_and_other_fields_never_do() {
+    let sim = Sim::cloud().await;
+    let cases = [
+        (
+            r#"project = PROJ AND "ARKHITEKTON ID[Short text]" = "US-1""#,
+            "'=' is not supported by the 'ARKHITEKTON ID[Short text]' field",
+        ),
+        (r#"project = PROJ AND summary = "x""#, "'=' is not supported by the 'summary' field"),
+        (r#"project ~ PROJ"#, "'~' is not supported by the 'project' field"),
+    ];
+    for (jql, message) in cases {
+        let (status, err) = search(&sim, json!({ "jql": jql })).await;
+        assert_eq!(status, 400, "{jql}");
+        assert!(err["errorMessages"][0].as_str().unwrap().contains(message), "{jql}: {err}");
+    }
+    let (status, _) = search(&sim, json!({ "jql": r#"project = PROJ AND cf[10001] ~ "US-1""# })).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn the_removed_cloud_search_endpoint_is_410_gone() {
     let sim = Sim::cloud().await;
     let (status, err) = sim.json(sim.req(Method::GET, "/rest/api/3/search?jql=project%3DPROJ")).await;

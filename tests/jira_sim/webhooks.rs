@@ -212,7 +212,7 @@ async fn dynamic_webhook_filters_are_held_to_jiras_jql_subset() {
         "project = PROJ AND issuetype IN (Story, Bug) AND status != Done",
         "project = PROJ AND updated >= -1d",
         "project = PROJ AND \"ARKHITEKTON ID[Short text]\" ~ \"US-1\"",
-        "project = PROJ AND summary = x",
+        "project = PROJ AND summary ~ x",
         "project = PROJ ORDER BY updated",
     ];
     let webhooks: Vec<Value> =

@@ -86,8 +86,8 @@ pub fn parse(jql: &str, now: DateTime<Utc>) -> Result<Query, String> {
 }
 
 fn parse_clause(toks: &[Tok], pos: &mut usize, now: DateTime<Utc>) -> Result<Clause, String> {
-    let field = match toks.get(*pos) {
-        Some(Tok::Word(w) | Tok::Quoted(w)) => canonical_field(w)?,
+    let (field, written) = match toks.get(*pos) {
+        Some(Tok::Word(w) | Tok::Quoted(w)) => (canonical_field(w)?, w.clone()),
         _ => return Err(jql_error("Expecting a field name")),
     };
     *pos += 1;
@@ -110,6 +110,7 @@ fn parse_clause(toks: &[Tok], pos: &mut usize, now: DateTime<Utc>) -> Result<Cla
         _ => return Err(jql_error(format!("Expecting an operator after '{field}'"))),
     };
     *pos += 1;
+    check_operator(&field, &written, op)?;
     let values = if matches!(op, Op::In | Op::NotIn) { parse_list(toks, pos)? } else { vec![parse_value(toks, pos)?] };
     let values = if matches!(field.as_str(), "updated" | "created") {
         values.iter().map(|v| resolve_date(v, now)).collect::<Result<_, _>>()?
@@ -117,6 +118,31 @@ fn parse_clause(toks: &[Tok], pos: &mut usize, now: DateTime<Utc>) -> Result<Cla
         values
     };
     Ok(Clause { field, op, values })
+}
+
+/// Text fields are searched only with `~` and `!~` (`summary = "x"` is an
+/// error in Jira, not an exact match), and only text fields take them.
+fn check_operator(field: &str, written: &str, op: Op) -> Result<(), String> {
+    let text = matches!(field, "summary" | "description" | "environment")
+        || catalog::custom_field(field)
+            .is_some_and(|f| matches!(f.kind, catalog::Kind::Text | catalog::Kind::RichText));
+    let like = matches!(op, Op::Like | Op::NotLike);
+    if text == like {
+        return Ok(());
+    }
+    let symbol = match op {
+        Op::Eq => "=",
+        Op::Ne => "!=",
+        Op::Like => "~",
+        Op::NotLike => "!~",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::In => "in",
+        Op::NotIn => "not in",
+    };
+    Err(format!("The operator '{symbol}' is not supported by the '{written}' field."))
 }
 
 fn parse_value(toks: &[Tok], pos: &mut usize) -> Result<String, String> {
