@@ -150,10 +150,10 @@ async fn deliveries_have_the_shape_of_real_jira_deliveries() {
 
 pub async fn oauth_token(sim: &Sim) -> String {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let resp = http.get(sim.url("/authorize?client_id=arksync-client&scope=manage%3Ajira-webhook&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s")).send().await.unwrap();
+    let resp = http.get(sim.url("/authorize?audience=api.atlassian.com&response_type=code&client_id=arksync-client&scope=manage%3Ajira-webhook&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s")).send().await.unwrap();
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
-    let body = json!({ "grant_type": "authorization_code", "client_id": "arksync-client", "client_secret": "arksync-secret", "code": code });
+    let body = json!({ "grant_type": "authorization_code", "client_id": "arksync-client", "client_secret": "arksync-secret", "code": code, "redirect_uri": "http://127.0.0.1:9/cb" });
     let tokens: Value = http.post(sim.url("/oauth/token")).json(&body).send().await.unwrap().json().await.unwrap();
     tokens["access_token"].as_str().unwrap().to_string()
 }
