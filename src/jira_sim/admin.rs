@@ -20,6 +20,7 @@
 //!   "failNext": {"status": 500, "count": 3, "pathContains": "/search"},
 //!   "latencyMs": 200,
 //!   "burst429": {"count": 5, "retryAfterSecs": 2},
+//!   "searchLagMs": 2000,
 //!   "webhooks": {"dropNext": 1, "dropRate": 0.0, "duplicateNext": 1, "duplicateRate": 0.0,
 //!                "delayMs": 500, "reorder": true} }
 //! ```

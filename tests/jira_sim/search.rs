@@ -132,3 +132,18 @@ async fn data_center_search_pages_with_start_at_and_total() {
     let (_, p2) = sim.json(get(2)).await;
     assert_eq!(p2["issues"][0]["key"], "PROJ-3");
 }
+
+#[tokio::test]
+async fn with_search_lag_a_fresh_issue_is_not_found_yet_but_reads_by_key_work() {
+    let sim = Sim::cloud().await;
+    let faults = json!({ "searchLagMs": 60_000 });
+    sim.admin(Method::POST, "faults", Some(faults)).await;
+    let key = sim.create_story("fresh").await;
+    let jql = json!({ "jql": format!("key = {key}") });
+    let (status, page) = search(&sim, jql.clone()).await;
+    assert_eq!((status, ids(&page).len()), (200, 0), "the index has not caught up");
+    assert_eq!(sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{key}"))).await.0, 200);
+    sim.admin(Method::POST, "clock/advance", Some(json!({ "minutes": 2 }))).await;
+    let (_, page) = search(&sim, jql).await;
+    assert_eq!(ids(&page).len(), 1, "found once the lag has passed");
+}
