@@ -20,6 +20,7 @@
 //!   "failNext": {"status": 500, "count": 3, "pathContains": "/search"},
 //!   "latencyMs": 200,
 //!   "burst429": {"count": 5, "retryAfterSecs": 2},
+//!   "searchLagMs": 2000,
 //!   "webhooks": {"dropNext": 1, "dropRate": 0.0, "duplicateNext": 1, "duplicateRate": 0.0,
 //!                "delayMs": 500, "reorder": true} }
 //! ```
@@ -95,13 +96,17 @@ fn set_faults(sim: &Sim, req: &Req) -> Result<Value, ApiError> {
 
 fn advance(sim: &Sim, req: &Req) -> Result<Value, ApiError> {
     let body = req.json()?;
+    let invalid = || ApiError::bad_request("advance by a positive seconds/minutes/hours/days (at most 100 years)");
     let n = |k: &str| body.get(k).and_then(Value::as_i64).unwrap_or(0);
-    let by = Duration::seconds(n("seconds"))
-        + Duration::minutes(n("minutes"))
-        + Duration::hours(n("hours"))
-        + Duration::days(n("days"));
-    if by <= Duration::zero() {
-        return Err(ApiError::bad_request("advance by a positive seconds/minutes/hours/days"));
+    let parts = [
+        Duration::try_seconds(n("seconds")),
+        Duration::try_minutes(n("minutes")),
+        Duration::try_hours(n("hours")),
+        Duration::try_days(n("days")),
+    ];
+    let by = parts.into_iter().try_fold(Duration::zero(), |sum, d| sum.checked_add(&d?)).ok_or_else(invalid)?;
+    if by <= Duration::zero() || by > Duration::days(36_525) {
+        return Err(invalid());
     }
     sim.clock.advance(by);
     Ok(json!({ "now": jira_time(sim.clock.now()) }))

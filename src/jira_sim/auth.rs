@@ -12,11 +12,20 @@ use super::oauth;
 use super::state::Sim;
 
 /// The authenticated caller; `client_id` is set for OAuth 2.0 apps, which
-/// alone may register dynamic webhooks.
+/// alone may register dynamic webhooks, and `scopes` holds what the app
+/// was granted (None for API tokens and PATs, which act as the user).
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user: SimUser,
     pub client_id: Option<String>,
+    pub scopes: Option<Vec<String>>,
+}
+
+impl Actor {
+    /// Whether an OAuth app's grant covers `scope`; always true otherwise.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.as_ref().is_none_or(|s| s.iter().any(|g| g == scope))
+    }
 }
 
 /// Authenticates a request to a site path (`oauth_path` false) or an
@@ -36,16 +45,18 @@ fn basic(sim: &Sim, encoded: &str) -> Result<Actor, ApiError> {
     let decoded = STANDARD.decode(encoded).map_err(|_| ApiError::Unauthorized)?;
     let text = String::from_utf8(decoded).map_err(|_| ApiError::Unauthorized)?;
     let (who, secret) = text.split_once(':').ok_or(ApiError::Unauthorized)?;
+    // Cloud knows people by email here; Data Center by user name too.
+    let dc = sim.config.flavor == Flavor::Datacenter;
     let user = sim
         .config
         .users
         .iter()
         .find(|u| {
-            (u.email == who || u.email.split('@').next() == Some(who))
+            (u.email == who || dc && super::render::dc_user_name(u) == who)
                 && constant_time_eq(u.token.as_bytes(), secret.as_bytes())
         })
         .ok_or(ApiError::Unauthorized)?;
-    Ok(Actor { user: user.clone(), client_id: None })
+    Ok(Actor { user: user.clone(), client_id: None, scopes: None })
 }
 
 fn pat(sim: &Sim, token: &str) -> Result<Actor, ApiError> {
@@ -55,7 +66,7 @@ fn pat(sim: &Sim, token: &str) -> Result<Actor, ApiError> {
         .iter()
         .find(|u| constant_time_eq(u.token.as_bytes(), token.as_bytes()))
         .ok_or(ApiError::Unauthorized)?;
-    Ok(Actor { user: user.clone(), client_id: None })
+    Ok(Actor { user: user.clone(), client_id: None, scopes: None })
 }
 
 /// Compares secrets without an early exit on the first differing byte.

@@ -6,7 +6,8 @@
 use serde_json::{Value, json};
 
 use super::catalog::{self, Kind};
-use super::render::View;
+use super::config::Flavor;
+use super::render::{View, dc_user_name};
 use super::store::{Issue, Store};
 
 /// Items for the difference between `old` (None on create) and `new`.
@@ -87,8 +88,14 @@ fn reference_item(view: &View, id: &str, from: Option<&str>, to: Option<&str>, c
             v.map(str::to_string)
         }
     };
+    let people = id == "assignee" || id == "reporter";
+    if people && view.sim.config.flavor == Flavor::Datacenter {
+        // Data Center names people by user key, and has no account ids.
+        let key = |v: Option<&str>| opt(v.and_then(|a| view.sim.user(a)).map(|u| dc_user_name(u).to_string()));
+        return item(field, "jira", id, key(from), opt(name(from)), key(to), opt(name(to)));
+    }
     let mut v = item(field, "jira", id, opt(ids(from)), opt(name(from)), opt(ids(to)), opt(name(to)));
-    if id == "assignee" || id == "reporter" {
+    if people {
         v["tmpFromAccountId"] = opt(from.map(str::to_string));
         v["tmpToAccountId"] = opt(to.map(str::to_string));
     }

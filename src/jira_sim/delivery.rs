@@ -133,6 +133,7 @@ async fn attempt(
         .header("Content-Type", "application/json; charset=utf-8")
         .header("User-Agent", "Atlassian Webhook HTTP Client")
         .header("X-Atlassian-Webhook-Identifier", &out.identifier)
+        .header("X-Atlassian-Webhook-Flow", "Primary")
         .body(out.body.clone());
     if retry > 0 {
         req = req.header("X-Atlassian-Webhook-Retry", retry.to_string());

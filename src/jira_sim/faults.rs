@@ -55,6 +55,9 @@ pub struct Faults {
     pub latency_ms: u64,
     pub burst429: Option<Burst429>,
     pub webhooks: WebhookFaults,
+    /// Jira's search index trails writes: issues created less than this
+    /// long ago are not yet found by JQL search (GET by key still works).
+    pub search_lag_ms: u64,
 }
 
 /// What to do to one API request.

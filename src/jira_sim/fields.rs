@@ -83,8 +83,12 @@ impl Input<'_> {
 
     fn set_system(&self, issue: &mut Issue, id: &str, value: &Value) -> Result<(), String> {
         match id {
-            // Status is not a field: Jira ignores it on create and edit.
-            "status" | "project" => Ok(()),
+            // Status is not on any screen: Jira refuses it (400, the whole
+            // request fails) on create, edit and transition alike; status
+            // changes only through a transition.
+            "status" => Err(cannot_set(id)),
+            // The project is chosen on create; an edit cannot move an issue.
+            "project" => Ok(()),
             "issuetype" => {
                 let t = named(value).and_then(catalog::issue_type).ok_or("Specify a valid issue type")?;
                 issue.issuetype = t.id.to_string();
@@ -120,21 +124,28 @@ impl Input<'_> {
         Ok(())
     }
 
+    /// A person as the flavour names them: Cloud only by `accountId` (user
+    /// names and emails were retired for privacy), Data Center by `name`
+    /// (or `key`), which has no account ids. Returns the account id.
     fn user_ref(&self, value: &Value) -> Result<Option<String>, String> {
         if value.is_null() {
             return Ok(None);
         }
-        let wanted = ["accountId", "name", "emailAddress"]
-            .iter()
-            .find_map(|k| value.get(*k).and_then(Value::as_str))
-            .ok_or("Specify a user by accountId")?;
-        let found = self
-            .sim
-            .config
-            .users
-            .iter()
-            .find(|u| u.account_id == wanted || u.email == wanted || u.email.split('@').next() == Some(wanted));
-        found.map(|u| Some(u.account_id.clone())).ok_or_else(|| format!("User '{wanted}' does not exist."))
+        let users = &self.sim.config.users;
+        let found = if self.sim.config.flavor == Flavor::Cloud {
+            let wanted = value.get("accountId").and_then(Value::as_str).ok_or("Specify a user by accountId")?;
+            users.iter().find(|u| u.account_id == wanted).ok_or_else(|| format!("User '{wanted}' does not exist."))
+        } else {
+            let wanted = ["name", "key"]
+                .iter()
+                .find_map(|k| value.get(*k).and_then(Value::as_str))
+                .ok_or("Specify a user by name")?;
+            users
+                .iter()
+                .find(|u| super::render::dc_user_name(u) == wanted)
+                .ok_or_else(|| format!("User '{wanted}' does not exist."))
+        };
+        found.map(|u| Some(u.account_id.clone()))
     }
 
     /// Cloud links a story to its epic (and a subtask to its parent) with

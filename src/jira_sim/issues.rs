@@ -272,7 +272,7 @@ pub fn delete(sim: &Sim, actor: &SimUser, req: &Req, id_or_key: &str) -> ApiResu
 pub fn link(sim: &Sim, actor: &SimUser, req: &Req) -> ApiResult {
     let body = req.json()?;
     let type_name = body.pointer("/type/name").and_then(Value::as_str).unwrap_or("");
-    let (_, _, outward_text) = render::link_type_parts(type_name)
+    let (_, inward_text, outward_text) = render::link_type_parts(type_name)
         .ok_or_else(|| ApiError::NotFound(format!("No issue link type with name '{type_name}' found.")))?;
     let mut store = lock(&sim.store);
     let find = |side: &str| -> Result<Issue, ApiError> {
@@ -280,11 +280,17 @@ pub fn link(sim: &Sim, actor: &SimUser, req: &Req) -> ApiResult {
         store.find(k).cloned().ok_or_else(|| ApiError::NotFound(format!("Issue Does Not Exist: {k}")))
     };
     let (inward, outward) = (find("inwardIssue")?, find("outwardIssue")?);
+    if inward.id == outward.id {
+        return Err(ApiError::bad_request("You cannot link an issue to itself."));
+    }
     store.add_link(type_name, inward.id, outward.id);
     let now = store.write_time(sim.clock.now());
-    let text = format!("This issue {outward_text} {}", outward.key);
-    let events = [(inward, text, outward.key.clone())]
-        .map(|(issue, text, to)| link_event(sim, &mut store, actor, issue, &text, &to, now));
+    let (inward_key, outward_key) = (inward.key.clone(), outward.key.clone());
+    let events = [
+        (inward, format!("This issue {outward_text} {outward_key}"), outward_key.clone()),
+        (outward, format!("This issue {inward_text} {inward_key}"), inward_key),
+    ]
+    .map(|(issue, text, to)| link_event(sim, &mut store, actor, issue, &text, &to, now));
     sim.persist(&store);
     drop(store);
     events.into_iter().for_each(|e| webhooks::emit(sim, e));

@@ -19,7 +19,8 @@ use super::state::{Sim, lock};
 
 #[derive(Debug, Default)]
 pub struct OAuthState {
-    codes: HashMap<String, Grant>,
+    /// Each code with the `redirect_uri` it was issued for.
+    codes: HashMap<String, (Grant, String)>,
     access: HashMap<String, (Grant, DateTime<Utc>)>,
     refresh: HashMap<String, RefreshToken>,
     next_family: u64,
@@ -61,6 +62,13 @@ pub fn authorize(sim: &Sim, req: &Req) -> ApiResult {
     let Some(redirect) = req.param("redirect_uri") else {
         return Ok(error_response(StatusCode::BAD_REQUEST, "invalid_request", "redirect_uri is required"));
     };
+    // Atlassian requires both; a client that omits them never gets a code.
+    if req.param("audience") != Some("api.atlassian.com") {
+        return Ok(error_response(StatusCode::BAD_REQUEST, "invalid_request", "audience must be api.atlassian.com"));
+    }
+    if req.param("response_type") != Some("code") {
+        return Ok(error_response(StatusCode::BAD_REQUEST, "unsupported_response_type", "response_type must be code"));
+    }
     let user = req
         .param("login_hint")
         .and_then(|h| sim.config.users.iter().find(|u| u.email == h))
@@ -72,7 +80,7 @@ pub fn authorize(sim: &Sim, req: &Req) -> ApiResult {
         scope: req.param("scope").unwrap_or("").into(),
         family: 0,
     };
-    lock(&sim.oauth).codes.insert(code.clone(), grant);
+    lock(&sim.oauth).codes.insert(code.clone(), (grant, redirect.to_string()));
     let sep = if redirect.contains('?') { '&' } else { '?' };
     let state = req.param("state").unwrap_or("");
     let location = format!("{redirect}{sep}code={code}&state={}", encode(state));
@@ -118,7 +126,7 @@ pub fn token_endpoint(sim: &Sim, req: &Req) -> ApiResult {
     let now = sim.clock.now();
     let mut state = lock(&sim.oauth);
     let result = match get("grant_type") {
-        "authorization_code" => exchange_code(&mut state, get("code"), get("client_id")),
+        "authorization_code" => exchange_code(&mut state, get("code"), get("client_id"), get("redirect_uri")),
         "refresh_token" => rotate(&mut state, get("refresh_token"), get("client_id"), now, sim.config.refresh_grace),
         _ => {
             return Ok(error_response(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Unsupported grant type"));
@@ -130,11 +138,20 @@ pub fn token_endpoint(sim: &Sim, req: &Req) -> ApiResult {
     }
 }
 
-/// A code is single-use; it starts a new refresh-token family, and yields
-/// a refresh token only when `offline_access` was granted.
-fn exchange_code(state: &mut OAuthState, code: &str, client_id: &str) -> Result<(Grant, Option<String>), &'static str> {
-    let mut grant =
-        state.codes.remove(code).filter(|g| g.client_id == client_id).ok_or("Invalid authorization code")?;
+/// A code is single-use and must come back with the client and the
+/// `redirect_uri` it was issued for; it starts a new refresh-token family,
+/// and yields a refresh token only when `offline_access` was granted.
+fn exchange_code(
+    state: &mut OAuthState,
+    code: &str,
+    client_id: &str,
+    redirect_uri: &str,
+) -> Result<(Grant, Option<String>), &'static str> {
+    let (mut grant, _) = state
+        .codes
+        .remove(code)
+        .filter(|(g, redirect)| g.client_id == client_id && redirect == redirect_uri)
+        .ok_or("Invalid authorization code")?;
     state.next_family += 1;
     grant.family = state.next_family;
     let refresh = grant.scope.split_whitespace().any(|s| s == "offline_access").then(|| new_refresh(state, &grant));
@@ -204,6 +221,12 @@ fn issue_tokens(
     json_response(StatusCode::OK, &body)
 }
 
+/// What api.atlassian.com answers when the token lacks the operation's
+/// scope: 401 with its own body, not Jira's ErrorCollection.
+pub fn scope_mismatch() -> http::Resp {
+    json_response(StatusCode::UNAUTHORIZED, &json!({ "code": 401, "message": "Unauthorized; scope does not match" }))
+}
+
 /// Resolves a Bearer access token to its user (401 when unknown/expired).
 pub fn access_token_user(sim: &Sim, token: &str) -> Result<Actor, ApiError> {
     let now = sim.clock.now();
@@ -213,14 +236,15 @@ pub fn access_token_user(sim: &Sim, token: &str) -> Result<Actor, ApiError> {
         return Err(ApiError::Unauthorized);
     }
     let user = sim.user(&grant.account_id).ok_or(ApiError::Unauthorized)?;
-    Ok(Actor { user: user.clone(), client_id: Some(grant.client_id.clone()) })
+    let scopes = grant.scope.split_whitespace().map(str::to_string).collect();
+    Ok(Actor { user: user.clone(), client_id: Some(grant.client_id.clone()), scopes: Some(scopes) })
 }
 
 /// `GET /oauth/token/accessible-resources`: the one simulated site.
 pub fn accessible_resources(sim: &Sim, req: &Req) -> ApiResult {
     let bearer = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
-    access_token_user(sim, bearer.trim())?;
-    let scopes: Vec<&str> = vec!["read:jira-work", "write:jira-work", "manage:jira-webhook", "offline_access"];
+    let actor = access_token_user(sim, bearer.trim())?;
+    let scopes: Vec<String> = actor.scopes.unwrap_or_default().into_iter().filter(|s| s != "offline_access").collect();
     let site = json!([{ "id": sim.config.cloud_id, "url": sim.base_url, "name": "arksync-sim", "scopes": scopes, "avatarUrl": format!("{}/avatar.png", sim.base_url) }]);
     Ok(json_response(StatusCode::OK, &site))
 }

@@ -51,7 +51,9 @@ impl RateLimiter {
 pub fn too_many_requests(limit: u32, retry_after_secs: u64, now: DateTime<Utc>, reason: &'static str) -> Resp {
     let body = error_collection(vec!["Rate limit exceeded.".into()], Default::default());
     let mut resp = json_response(StatusCode::TOO_MANY_REQUESTS, &body);
-    let reset = iso_time(now + Duration::seconds(retry_after_secs as i64));
+    // Saturates: a fault may ask for an absurd Retry-After.
+    let wait = i64::try_from(retry_after_secs).ok().and_then(Duration::try_seconds);
+    let reset = iso_time(wait.and_then(|w| now.checked_add_signed(w)).unwrap_or(DateTime::<Utc>::MAX_UTC));
     let h = resp.headers_mut();
     let num = |n: u64| HeaderValue::from_str(&n.to_string()).unwrap_or(HeaderValue::from_static("0"));
     h.insert("Retry-After", num(retry_after_secs));

@@ -21,9 +21,14 @@ impl View<'_> {
         format!("{}/rest/api/{}", self.sim.base_url, self.version)
     }
 
-    /// A user as Jira shows it; webhooks omit `emailAddress` (privacy), so
-    /// it appears only when `with_email` is set (`/myself`).
+    /// A user as Jira shows it. Cloud users are known by `accountId` and
+    /// omit `emailAddress` (privacy) except on `/myself` (`with_email`);
+    /// Data Center users are known by `name`/`key`, have no `accountId`,
+    /// and show their email.
     pub fn user(&self, u: &SimUser, with_email: bool) -> Value {
+        if self.sim.config.flavor == Flavor::Datacenter {
+            return self.dc_user(u);
+        }
         let mut v = json!({
             "self": format!("{}/user?accountId={}", self.api(), u.account_id.replace(':', "%3A")),
             "accountId": u.account_id,
@@ -37,12 +42,17 @@ impl View<'_> {
             v["emailAddress"] = json!(u.email);
             v["locale"] = json!("en_US");
         }
-        if self.sim.config.flavor == Flavor::Datacenter {
-            let name = u.email.split('@').next().unwrap_or_default();
-            v["name"] = json!(name);
-            v["key"] = json!(name);
-        }
         v
+    }
+
+    fn dc_user(&self, u: &SimUser) -> Value {
+        let name = dc_user_name(u);
+        json!({
+            "self": format!("{}/user?username={name}", self.api()),
+            "name": name, "key": name, "emailAddress": u.email,
+            "avatarUrls": avatars(&format!("{}/secure/useravatar?ownerId={name}", self.sim.base_url)),
+            "displayName": u.display_name, "active": true, "timeZone": "Etc/UTC",
+        })
     }
 
     pub fn user_by_id(&self, account_id: Option<&str>) -> Value {
@@ -269,6 +279,11 @@ pub fn option_id(field: &str, options: &[&str], value: &str) -> String {
     let f = catalog::CUSTOM_FIELDS.iter().position(|c| c.id == field).unwrap_or(0);
     let o = options.iter().position(|o| *o == value).unwrap_or(0);
     (10100 + 10 * f + o).to_string()
+}
+
+/// A Data Center user's name (and key): the local part of the email.
+pub fn dc_user_name(u: &SimUser) -> &str {
+    u.email.split('@').next().unwrap_or_default()
 }
 
 pub fn project_name(key: &str) -> String {

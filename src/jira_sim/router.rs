@@ -136,6 +136,11 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
         ["rest", "api", v, path @ ..] if *v == version => path,
         _ => return Err(ApiError::NotFound("Not found".into())),
     };
+    if let Some(scope) = required_scope(&req.method, path)
+        && !actor.has_scope(scope)
+    {
+        return Ok(oauth::scope_mismatch());
+    }
     let user = &actor.user;
     let cloud = sim.config.flavor == Flavor::Cloud;
     match (&req.method, path) {
@@ -147,6 +152,11 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
         (&Method::POST, ["issue", k, "transitions"]) => transitions::perform(sim, user, req, k),
         (&Method::GET | &Method::POST, ["search", "jql"]) if cloud => search::search_jql(sim, req),
         (&Method::GET | &Method::POST, ["search"]) if !cloud => search::search_v2(sim, req),
+        // Cloud removed the old search in 2025 and answers 410 Gone.
+        (_, ["search"]) if cloud => Err(ApiError::Status(
+            StatusCode::GONE,
+            "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.".into(),
+        )),
         (&Method::GET, ["field"]) => Ok(json_response(StatusCode::OK, &json!(catalog::fields_json(sim.config.flavor)))),
         (&Method::POST, ["issueLink"]) => issues::link(sim, user, req),
         (&Method::GET, ["myself"]) => {
@@ -162,6 +172,18 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
         }
         _ => Err(ApiError::NotFound("Not found".into())),
     }
+}
+
+/// The classic OAuth 2.0 scope an operation needs, as Atlassian documents
+/// it per operation: a token granted less gets 401 on api.atlassian.com.
+fn required_scope(method: &Method, path: &[&str]) -> Option<&'static str> {
+    Some(match (method, path) {
+        (_, ["webhook", ..]) => "manage:jira-webhook",
+        (_, ["myself"]) => "read:jira-user",
+        (&Method::GET, _) | (&Method::POST, ["search", ..]) => "read:jira-work",
+        (&Method::POST | &Method::PUT | &Method::DELETE, _) => "write:jira-work",
+        _ => return None,
+    })
 }
 
 fn project(sim: &Sim, id_or_key: &str) -> ApiResult {

@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -91,14 +92,16 @@ pub fn search_jql(sim: &Sim, req: &Req) -> ApiResult {
     let cap = if filter.id_only() { 5000 } else { 100 };
     let max = p.max_results.unwrap_or(50).clamp(1, cap) as usize;
     let offset = p.next_page_token.as_deref().map(decode_token).transpose()?.unwrap_or(0);
+    let horizon = index_horizon(sim);
     let store = lock(&sim.store);
     let view = View { sim, version: 3 };
-    let hits = matching(&store, &query);
+    let hits = matching(horizon, &store, &query);
     let page: Vec<Value> =
         hits.iter().skip(offset).take(max).map(|i| issue_entry(&view, &store, i, &filter, &p.expand)).collect();
-    let mut body = json!({ "issues": page, "isLast": offset + max >= hits.len() });
-    if offset + max < hits.len() {
-        body["nextPageToken"] = json!(encode_token(offset + max));
+    let next = offset.saturating_add(max);
+    let mut body = json!({ "issues": page, "isLast": next >= hits.len() });
+    if next < hits.len() {
+        body["nextPageToken"] = json!(encode_token(next));
     }
     Ok(json_response(StatusCode::OK, &body))
 }
@@ -110,9 +113,10 @@ pub fn search_v2(sim: &Sim, req: &Req) -> ApiResult {
     let filter = FieldFilter::parse(p.fields.iter().map(String::as_str), true);
     let max = p.max_results.unwrap_or(50).min(1000) as usize;
     let start = p.start_at as usize;
+    let horizon = index_horizon(sim);
     let store = lock(&sim.store);
     let view = View { sim, version: 2 };
-    let hits = matching(&store, &query);
+    let hits = matching(horizon, &store, &query);
     let page: Vec<Value> =
         hits.iter().skip(start).take(max).map(|i| issue_entry(&view, &store, i, &filter, &p.expand)).collect();
     let body =
@@ -120,8 +124,22 @@ pub fn search_v2(sim: &Sim, req: &Req) -> ApiResult {
     Ok(json_response(StatusCode::OK, &body))
 }
 
-fn matching<'a>(store: &'a super::store::Store, query: &Query) -> Vec<&'a Issue> {
-    let mut hits: Vec<&Issue> = store.issues.values().filter(|i| query.matches(i)).collect();
+/// How far the (simulated) search index has caught up: issues created
+/// after this are not found yet (the `searchLagMs` fault; none by default).
+fn index_horizon(sim: &Sim) -> DateTime<Utc> {
+    let lag_ms = i64::try_from(lock(&sim.faults).search_lag_ms).unwrap_or(i64::MAX);
+    if lag_ms == 0 {
+        // Write times may run a millisecond or so ahead of the clock.
+        return DateTime::<Utc>::MAX_UTC;
+    }
+    let lag = TimeDelta::try_milliseconds(lag_ms).unwrap_or(TimeDelta::MAX);
+    sim.clock.now().checked_sub_signed(lag).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Matching issues the index already holds, in the query's order.
+fn matching<'a>(horizon: DateTime<Utc>, store: &'a super::store::Store, query: &Query) -> Vec<&'a Issue> {
+    let indexed = |i: &&Issue| i.created <= horizon;
+    let mut hits: Vec<&Issue> = store.issues.values().filter(indexed).filter(|i| query.matches(i)).collect();
     query.sort(&mut hits);
     hits
 }

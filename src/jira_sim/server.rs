@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -44,13 +44,21 @@ pub async fn serve(sim: Arc<Sim>, listener: TcpListener, mut stop: oneshot::Rece
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
 }
 
-/// Reads the whole body (Jira requests are small JSON) and routes.
+/// The largest request body read; Jira requests are small JSON, and a
+/// bigger body gets 413 instead of being buffered whole.
+const MAX_BODY_BYTES: usize = 10 << 20;
+
+/// Reads the whole body (up to `MAX_BODY_BYTES`) and routes.
 async fn handle(sim: Arc<Sim>, req: Request<Incoming>) -> Result<Resp, Infallible> {
     let received = sim.clock.now();
     let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(http::empty(hyper::StatusCode::BAD_REQUEST)),
+        Err(e) if e.is::<LengthLimitError>() => {
+            let status = hyper::StatusCode::PAYLOAD_TOO_LARGE;
+            return Ok(http::ApiError::Status(status, "Request Entity Too Large".into()).into_response());
+        }
+        Err(_) => return Ok(http::ApiError::bad_request("The request body could not be read.").into_response()),
     };
     let req = Req {
         method: parts.method,

@@ -81,7 +81,9 @@ pub fn perform(sim: &Sim, actor: &SimUser, req: &Req, id_or_key: &str) -> ApiRes
         .iter()
         .find(|t| t.id == wanted && available(t, &old.status))
         .ok_or_else(|| ApiError::bad_request(format!("Transition id '{wanted}' is not valid for this issue.")))?;
-    for field in required_fields(sim, t) {
+    let screen = required_fields(sim, t);
+    check_screen(&screen, &body)?;
+    for field in screen {
         if body.pointer(&format!("/fields/{field}")).is_none_or(Value::is_null) {
             let name = catalog::field_display_name(field);
             return Err(ApiError::field(field, format!("{} is required.", capitalise(&name))));
@@ -96,6 +98,21 @@ pub fn perform(sim: &Sim, actor: &SimUser, req: &Req, id_or_key: &str) -> ApiRes
     drop(store);
     webhooks::emit(sim, event);
     Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// A transition sets only the fields on its screen: Jira refuses any other
+/// field in `fields` (a transition without a screen takes none, not even
+/// `resolution`), each error keyed by the field as on an edit.
+fn check_screen(screen: &[&str], body: &Value) -> Result<(), ApiError> {
+    let Some(fields) = body.get("fields").and_then(Value::as_object) else { return Ok(()) };
+    let errors: serde_json::Map<String, Value> = fields
+        .keys()
+        .filter(|id| !screen.contains(&id.as_str()))
+        .map(|id| {
+            (id.clone(), json!(format!("Field '{id}' cannot be set. It is not on the appropriate screen, or unknown.")))
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::BadRequest { messages: Vec::new(), errors }) }
 }
 
 /// Moves to `status`, keeping resolution consistent with the category as

@@ -186,7 +186,10 @@ fn parse_spec(sim: &Sim, spec: &Value) -> Result<(Vec<String>, String, Vec<Strin
         return Err(format!("Events must be a non-empty list of: {}", EVENTS.join(", ")));
     }
     let jql = spec.get("jqlFilter").and_then(Value::as_str).ok_or("The JQL filter is required.")?;
-    jql::parse(jql, sim.clock.now()).map_err(|e| format!("The JQL filter is invalid: {e}"))?;
+    let query = jql::parse(jql, sim.clock.now()).map_err(|e| format!("The JQL filter is invalid: {e}"))?;
+    if let Some(unsupported) = query.webhook_filter_error() {
+        return Err(unsupported);
+    }
     Ok((events, jql.to_string(), strings("fieldIdsFilter")))
 }
 
@@ -206,7 +209,7 @@ pub fn list(sim: &Sim, actor: &Actor, req: &Req) -> ApiResult {
     let reg = lock(&sim.hooks);
     let mine: Vec<&Dynamic> = reg.dynamic.values().filter(|h| h.client_id == client_id).collect();
     let values: Vec<Value> = mine.iter().skip(start).take(max).map(|h| webhook_json(h)).collect();
-    let body = json!({ "startAt": start, "maxResults": max, "total": mine.len(), "isLast": start + max >= mine.len(), "values": values });
+    let body = json!({ "startAt": start, "maxResults": max, "total": mine.len(), "isLast": start.saturating_add(max) >= mine.len(), "values": values });
     Ok(json_response(StatusCode::OK, &body))
 }
 

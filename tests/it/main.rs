@@ -6,6 +6,7 @@ mod harness;
 mod bad_input;
 mod embedded_cluster;
 mod formats;
+mod jira_sim_deliveries;
 mod metrics;
 mod outbox;
 mod queue;

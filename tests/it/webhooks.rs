@@ -19,7 +19,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// Atlassian's reference deliveries, read in place (never copied here).
-fn reference_dir() -> PathBuf {
+pub fn reference_dir() -> PathBuf {
     std::env::var_os("ARKSYNC_REFERENCE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference")))

@@ -43,7 +43,7 @@ struct OAuth<'a> {
 
 impl OAuth<'_> {
     async fn code(&self) -> String {
-        let url = self.sim.url("/authorize?audience=api.atlassian.com&client_id=arksync-client&scope=read%3Ajira-work%20offline_access&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=xyz%2F1&response_type=code&prompt=consent");
+        let url = self.sim.url("/authorize?audience=api.atlassian.com&client_id=arksync-client&scope=read%3Ajira-work%20read%3Ajira-user%20offline_access&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=xyz%2F1&response_type=code&prompt=consent");
         let resp = self.http.get(url).send().await.unwrap();
         assert_eq!(resp.status(), 302);
         let location = resp.headers()["location"].to_str().unwrap().to_string();
@@ -81,13 +81,32 @@ async fn oauth_code_flow_gives_tokens_that_work_under_ex_jira_cloud_id() {
     let at = tokens["access_token"].as_str().unwrap();
     let (status, sites) = sim.json(sim.http.get(sim.url("/oauth/token/accessible-resources")).bearer_auth(at)).await;
     assert_eq!(status, 200);
+    assert_eq!(sites[0]["scopes"], json!(["read:jira-work", "read:jira-user"]), "the granted scopes");
     let cloud_id = sites[0]["id"].as_str().unwrap();
     let (status, me) =
         sim.json(sim.http.get(sim.url(&format!("/ex/jira/{cloud_id}/rest/api/3/myself"))).bearer_auth(at)).await;
     assert_eq!(status, 200);
     assert_eq!(me["emailAddress"], "arksync@example.com");
+    let create = json!({ "fields": { "project": { "key": "PROJ" }, "issuetype": { "name": "Task" }, "summary": "x" } });
+    let url = sim.url(&format!("/ex/jira/{cloud_id}/rest/api/3/issue"));
+    let (status, body) = sim.json(sim.http.post(url).bearer_auth(at).json(&create)).await;
+    assert_eq!(
+        (status, body["message"].clone()),
+        (401, json!("Unauthorized; scope does not match")),
+        "a write needs write:jira-work, which this grant lacks"
+    );
     let reused = oauth.token(json!({ "grant_type": "authorization_code", "client_id": "arksync-client", "client_secret": "arksync-secret", "code": "used-or-bogus" })).await;
     assert_eq!((reused.0, reused.1["error"].clone()), (403, json!("invalid_grant")));
+    let code = oauth.code().await;
+    let elsewhere = json!({ "grant_type": "authorization_code", "client_id": "arksync-client", "client_secret": "arksync-secret", "code": code, "redirect_uri": "http://127.0.0.1:9/other" });
+    assert_eq!(oauth.token(elsewhere).await.0, 403, "the code is bound to its redirect_uri");
+    let no_audience = sim.url("/authorize?client_id=arksync-client&scope=read%3Ajira-work&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&response_type=code");
+    let (status, err) = sim.json(oauth.http.get(no_audience)).await;
+    assert_eq!(
+        (status, err["error"].clone()),
+        (400, json!("invalid_request")),
+        "audience=api.atlassian.com is required"
+    );
     let wrong_secret = oauth.token(json!({ "grant_type": "refresh_token", "client_id": "arksync-client", "client_secret": "x", "refresh_token": tokens["refresh_token"] })).await;
     assert_eq!(wrong_secret.0, 401);
 }

@@ -200,10 +200,10 @@ async fn cloud_search_field_myself_and_project_answer_as_documented() {
 async fn dynamic_webhook_endpoints_answer_as_documented() {
     let sim = Sim::cloud().await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let resp = http.get(sim.url("/authorize?client_id=arksync-client&scope=manage%3Ajira-webhook&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s")).send().await.unwrap();
+    let resp = http.get(sim.url("/authorize?audience=api.atlassian.com&response_type=code&client_id=arksync-client&scope=manage%3Ajira-webhook&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s")).send().await.unwrap();
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap();
-    let tokens: Value = http.post(sim.url("/oauth/token")).json(&json!({ "grant_type": "authorization_code", "client_id": "arksync-client", "client_secret": "arksync-secret", "code": code })).send().await.unwrap().json().await.unwrap();
+    let tokens: Value = http.post(sim.url("/oauth/token")).json(&json!({ "grant_type": "authorization_code", "client_id": "arksync-client", "client_secret": "arksync-secret", "code": code, "redirect_uri": "http://127.0.0.1:9/cb" })).send().await.unwrap().json().await.unwrap();
     let at = tokens["access_token"].as_str().unwrap();
     let base = format!("/ex/jira/{}/rest/api/3/webhook", sim.server.config().cloud_id);
     let hook = "/rest/api/3/webhook";

@@ -50,15 +50,22 @@ async fn get_with_fields_returns_only_those_fields_and_expand_changelog_has_hist
 }
 
 #[tokio::test]
-async fn put_ignores_status_as_jira_does() {
+async fn status_in_a_put_is_refused_as_jira_does_and_nothing_changes() {
     let sim = Sim::cloud().await;
     let key = sim.create_story("status").await;
     let edit = json!({ "fields": { "status": { "name": "Done" }, "summary": "renamed" } });
-    let (status, _) = sim.json(sim.req(Method::PUT, &format!("/rest/api/3/issue/{key}")).json(&edit)).await;
-    assert_eq!(status, 204);
+    let (status, body) = sim.json(sim.req(Method::PUT, &format!("/rest/api/3/issue/{key}")).json(&edit)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        json!({ "errorMessages": [], "errors": { "status": "Field 'status' cannot be set. It is not on the appropriate screen, or unknown." } })
+    );
     let (_, issue) = sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{key}"))).await;
     assert_eq!(issue["fields"]["status"]["name"], "To Do");
-    assert_eq!(issue["fields"]["summary"], "renamed");
+    assert_eq!(issue["fields"]["summary"], "status", "the whole edit is refused");
+    let edit = json!({ "fields": { "summary": "renamed" } });
+    let (status, _) = sim.json(sim.req(Method::PUT, &format!("/rest/api/3/issue/{key}")).json(&edit)).await;
+    assert_eq!(status, 204);
 }
 
 #[tokio::test]
@@ -135,6 +142,24 @@ async fn an_unavailable_transition_is_rejected_with_jiras_message() {
 }
 
 #[tokio::test]
+async fn a_transition_without_a_screen_refuses_fields_even_a_resolution() {
+    let sim = Sim::cloud().await;
+    let key = sim.create_story("wf").await;
+    let body = json!({ "transition": { "id": "51" }, "fields": { "resolution": { "name": "Duplicate" } } });
+    let (status, err) = transition(&sim, &key, body).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["errors"]["resolution"],
+        "Field 'resolution' cannot be set. It is not on the appropriate screen, or unknown."
+    );
+    let (_, issue) = sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{key}"))).await;
+    assert_eq!(issue["fields"]["status"]["name"], "To Do", "nothing moved");
+    assert_eq!(transition(&sim, &key, json!({ "transition": { "id": "51" } })).await.0, 204);
+    let (_, issue) = sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{key}"))).await;
+    assert_eq!(issue["fields"]["resolution"]["name"], "Won't Do", "the workflow sets it");
+}
+
+#[tokio::test]
 async fn a_transition_whose_screen_requires_a_field_fails_without_it() {
     let mut config = arksync::jira_sim::SimConfig::default();
     config.screen_requirements.push(arksync::jira_sim::ScreenRequirement {
@@ -174,6 +199,24 @@ async fn stories_take_an_epic_as_parent_and_links_show_on_both_issues() {
     let (_, b) = sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{other}"))).await;
     assert_eq!(a["fields"]["issuelinks"][0]["outwardIssue"]["key"], json!(other));
     assert_eq!(b["fields"]["issuelinks"][0]["inwardIssue"]["key"], json!(story));
+    let last_link_item = |key: &str| {
+        let sim = &sim;
+        let path = format!("/rest/api/3/issue/{key}?expand=changelog");
+        async move {
+            let (_, v) = sim.json(sim.req(Method::GET, &path)).await;
+            let histories = v["changelog"]["histories"].as_array().unwrap().clone();
+            histories.last().unwrap()["items"][0].clone()
+        }
+    };
+    let (a, b) = (last_link_item(&story).await, last_link_item(&other).await);
+    assert_eq!(
+        (a["field"].clone(), a["toString"].clone()),
+        (json!("Link"), json!(format!("This issue blocks {other}")))
+    );
+    assert_eq!(b["toString"], json!(format!("This issue is blocked by {story}")), "both issues record the link");
+    let to_itself =
+        json!({ "type": { "name": "Blocks" }, "inwardIssue": { "key": story }, "outwardIssue": { "key": story } });
+    assert_eq!(sim.json(sim.req(Method::POST, "/rest/api/3/issueLink").json(&to_itself)).await.0, 400);
 }
 
 #[tokio::test]
@@ -245,6 +288,39 @@ async fn data_center_serves_v2_with_wiki_descriptions_and_epic_link() {
     assert!(issue["self"].as_str().unwrap().contains("/rest/api/2/"));
     let v3 = sim.http.get(sim.url("/rest/api/3/issue/PROJ-1")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(v3.status(), 404);
+}
+
+#[tokio::test]
+async fn data_center_knows_people_by_name_and_cloud_only_by_account_id() {
+    let config = arksync::jira_sim::SimConfig { flavor: arksync::jira_sim::Flavor::Datacenter, ..Default::default() };
+    let sim = Sim::start(config).await;
+    let token = sim.server.credentials()[0].token.clone();
+    let create = json!({ "fields": { "project": { "key": "PROJ" }, "issuetype": { "name": "Task" }, "summary": "dc",
+        "assignee": { "name": "jane.doe" } } });
+    let (status, created) =
+        sim.json(sim.http.post(sim.url("/rest/api/2/issue")).bearer_auth(&token).json(&create)).await;
+    assert_eq!(status, 201, "{created}");
+    let path = format!("/rest/api/2/issue/{}?expand=changelog", created["key"].as_str().unwrap());
+    let (_, issue) = sim.json(sim.http.get(sim.url(&path)).bearer_auth(&token)).await;
+    let assignee = &issue["fields"]["assignee"];
+    assert_eq!(
+        (assignee["name"].clone(), assignee["emailAddress"].clone()),
+        (json!("jane.doe"), json!("jane.doe@example.com"))
+    );
+    assert!(assignee.get("accountId").is_none(), "Data Center has no account ids: {assignee}");
+    let item =
+        issue["changelog"]["histories"][0]["items"].as_array().unwrap().iter().find(|i| i["fieldId"] == "assignee");
+    assert_eq!(item.unwrap()["to"], "jane.doe", "changelog names the user key");
+    let by_account = json!({ "fields": { "assignee": { "accountId": sim.server.credentials()[1].account_id } } });
+    let put = sim.http.put(sim.url(&format!("/rest/api/2/issue/{}", created["key"].as_str().unwrap())));
+    assert_eq!(sim.json(put.bearer_auth(&token).json(&by_account)).await.0, 400);
+
+    let cloud = Sim::cloud().await;
+    let key = cloud.create_story("cloud").await;
+    let by_name = json!({ "fields": { "assignee": { "name": "jane.doe" } } });
+    let (status, err) = cloud.json(cloud.req(Method::PUT, &format!("/rest/api/3/issue/{key}")).json(&by_name)).await;
+    assert_eq!(status, 400, "Cloud retired user names: {err}");
+    assert!(err["errors"]["assignee"].is_string());
 }
 
 #[tokio::test]

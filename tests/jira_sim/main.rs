@@ -3,6 +3,7 @@
 
 mod adf_corpus;
 mod auth;
+mod bad_input;
 mod contract;
 mod faults;
 mod issues;

@@ -82,6 +82,34 @@ async fn unbounded_or_invalid_jql_is_a_400_with_jiras_message() {
 }
 
 #[tokio::test]
+async fn text_fields_take_only_contains_and_other_fields_never_do() {
+    let sim = Sim::cloud().await;
+    let cases = [
+        (
+            r#"project = PROJ AND "ARKHITEKTON ID[Short text]" = "US-1""#,
+            "'=' is not supported by the 'ARKHITEKTON ID[Short text]' field",
+        ),
+        (r#"project = PROJ AND summary = "x""#, "'=' is not supported by the 'summary' field"),
+        (r#"project ~ PROJ"#, "'~' is not supported by the 'project' field"),
+    ];
+    for (jql, message) in cases {
+        let (status, err) = search(&sim, json!({ "jql": jql })).await;
+        assert_eq!(status, 400, "{jql}");
+        assert!(err["errorMessages"][0].as_str().unwrap().contains(message), "{jql}: {err}");
+    }
+    let (status, _) = search(&sim, json!({ "jql": r#"project = PROJ AND cf[10001] ~ "US-1""# })).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_removed_cloud_search_endpoint_is_410_gone() {
+    let sim = Sim::cloud().await;
+    let (status, err) = sim.json(sim.req(Method::GET, "/rest/api/3/search?jql=project%3DPROJ")).await;
+    assert_eq!(status, 410);
+    assert!(err["errorMessages"][0].as_str().unwrap().contains("/rest/api/3/search/jql"));
+}
+
+#[tokio::test]
 async fn data_center_search_pages_with_start_at_and_total() {
     let sim = Sim::start(SimConfig { flavor: Flavor::Datacenter, ..Default::default() }).await;
     let token = sim.server.credentials()[0].token.clone();
@@ -103,4 +131,19 @@ async fn data_center_search_pages_with_start_at_and_total() {
     assert!(p1["issues"][0]["fields"]["summary"].is_string(), "DC returns navigable fields by default");
     let (_, p2) = sim.json(get(2)).await;
     assert_eq!(p2["issues"][0]["key"], "PROJ-3");
+}
+
+#[tokio::test]
+async fn with_search_lag_a_fresh_issue_is_not_found_yet_but_reads_by_key_work() {
+    let sim = Sim::cloud().await;
+    let faults = json!({ "searchLagMs": 60_000 });
+    sim.admin(Method::POST, "faults", Some(faults)).await;
+    let key = sim.create_story("fresh").await;
+    let jql = json!({ "jql": format!("key = {key}") });
+    let (status, page) = search(&sim, jql.clone()).await;
+    assert_eq!((status, ids(&page).len()), (200, 0), "the index has not caught up");
+    assert_eq!(sim.json(sim.req(Method::GET, &format!("/rest/api/3/issue/{key}"))).await.0, 200);
+    sim.admin(Method::POST, "clock/advance", Some(json!({ "minutes": 2 }))).await;
+    let (_, page) = search(&sim, jql).await;
+    assert_eq!(ids(&page).len(), 1, "found once the lag has passed");
 }

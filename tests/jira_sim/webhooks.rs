@@ -23,6 +23,7 @@ async fn admin_webhooks_are_signed_with_hmac_sha256_over_the_raw_body() {
     assert_eq!(got[0].header("x-hub-signature").as_deref(), Some(expected.as_str()));
     assert_ne!(expected, format!("sha256={}", hmac_hex(b"other", &got[0].body)));
     assert!(got[0].header("x-atlassian-webhook-identifier").is_some());
+    assert_eq!(got[0].header("x-atlassian-webhook-flow").as_deref(), Some("Primary"));
     assert_eq!(got[0].json()["webhookEvent"], "jira:issue_created");
 }
 
@@ -147,12 +148,12 @@ async fn deliveries_have_the_shape_of_real_jira_deliveries() {
     assert_eq!((item["from"].clone(), item["to"].clone()), (json!("10000"), json!("3")));
 }
 
-async fn oauth_token(sim: &Sim) -> String {
+pub async fn oauth_token(sim: &Sim) -> String {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let resp = http.get(sim.url("/authorize?client_id=arksync-client&scope=manage%3Ajira-webhook&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s")).send().await.unwrap();
+    let resp = http.get(sim.url("/authorize?audience=api.atlassian.com&response_type=code&client_id=arksync-client&scope=manage%3Ajira-webhook&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s")).send().await.unwrap();
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
-    let body = json!({ "grant_type": "authorization_code", "client_id": "arksync-client", "client_secret": "arksync-secret", "code": code });
+    let body = json!({ "grant_type": "authorization_code", "client_id": "arksync-client", "client_secret": "arksync-secret", "code": code, "redirect_uri": "http://127.0.0.1:9/cb" });
     let tokens: Value = http.post(sim.url("/oauth/token")).json(&body).send().await.unwrap().json().await.unwrap();
     tokens["access_token"].as_str().unwrap().to_string()
 }
@@ -200,4 +201,29 @@ async fn only_oauth_apps_may_register_dynamic_webhooks() {
     let reg = json!({ "url": "http://127.0.0.1:9/h", "webhooks": [{ "events": ["jira:issue_created"], "jqlFilter": "project = PROJ" }] });
     let (status, _) = sim.json(sim.req(Method::POST, "/rest/api/3/webhook").json(&reg)).await;
     assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn dynamic_webhook_filters_are_held_to_jiras_jql_subset() {
+    let sim = Sim::cloud().await;
+    let at = oauth_token(&sim).await;
+    let url = sim.url(&format!("/ex/jira/{}/rest/api/3/webhook", sim.server.config().cloud_id));
+    let filters = [
+        "project = PROJ AND issuetype IN (Story, Bug) AND status != Done",
+        "project = PROJ AND updated >= -1d",
+        "project = PROJ AND \"ARKHITEKTON ID[Short text]\" ~ \"US-1\"",
+        "project = PROJ AND summary ~ x",
+        "project = PROJ ORDER BY updated",
+    ];
+    let webhooks: Vec<Value> =
+        filters.iter().map(|f| json!({ "events": ["jira:issue_updated"], "jqlFilter": f })).collect();
+    let reg = json!({ "url": "http://127.0.0.1:9/h", "webhooks": webhooks });
+    let (status, created) = sim.json(sim.http.post(url).bearer_auth(&at).json(&reg)).await;
+    assert_eq!(status, 200, "{created}");
+    let results = created["webhookRegistrationResult"].as_array().unwrap();
+    assert!(results[0]["createdWebhookId"].is_u64(), "{}", results[0]);
+    for (filter, result) in filters.iter().zip(results).skip(1) {
+        assert!(result.get("createdWebhookId").is_none(), "{filter}: {result}");
+        assert!(result["errors"][0].as_str().unwrap().contains("unsupported"), "{filter}: {result}");
+    }
 }

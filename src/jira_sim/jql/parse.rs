@@ -1,15 +1,10 @@
-//! A bounded subset of JQL: clauses joined by `AND` over `project`, `key`,
-//! `issuetype`, `status`, `labels`, `parent`, `created`, `updated`, custom
-//! fields by name (`"ARKHITEKTON ID[Short text]"`) or number (`cf[10001]`),
-//! with `= != ~ > >= < <= in / not in`, then `ORDER BY`. Anything else is a
-//! 400 in Jira's words, so a client never silently relies on a query the
-//! simulator half-understood.
+//! Text → `Query`: the tokenizer, the clause and ORDER BY parser, JQL's
+//! field names, and JQL dates resolved against the simulator's clock.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
-use serde_json::Value;
 
-use super::catalog;
-use super::store::Issue;
+use super::{Clause, Op, Query};
+use crate::jira_sim::catalog;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -61,33 +56,6 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
     Ok(out)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Op {
-    Eq,
-    Ne,
-    Like,
-    NotLike,
-    Gt,
-    Ge,
-    Lt,
-    Le,
-    In,
-    NotIn,
-}
-
-#[derive(Debug, Clone)]
-struct Clause {
-    field: String,
-    op: Op,
-    values: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Query {
-    clauses: Vec<Clause>,
-    order: Vec<(String, bool)>,
-}
-
 fn is_kw(t: Option<&Tok>, kw: &str) -> bool {
     matches!(t, Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw))
 }
@@ -118,8 +86,8 @@ pub fn parse(jql: &str, now: DateTime<Utc>) -> Result<Query, String> {
 }
 
 fn parse_clause(toks: &[Tok], pos: &mut usize, now: DateTime<Utc>) -> Result<Clause, String> {
-    let field = match toks.get(*pos) {
-        Some(Tok::Word(w) | Tok::Quoted(w)) => canonical_field(w)?,
+    let (field, written) = match toks.get(*pos) {
+        Some(Tok::Word(w) | Tok::Quoted(w)) => (canonical_field(w)?, w.clone()),
         _ => return Err(jql_error("Expecting a field name")),
     };
     *pos += 1;
@@ -142,6 +110,7 @@ fn parse_clause(toks: &[Tok], pos: &mut usize, now: DateTime<Utc>) -> Result<Cla
         _ => return Err(jql_error(format!("Expecting an operator after '{field}'"))),
     };
     *pos += 1;
+    check_operator(&field, &written, op)?;
     let values = if matches!(op, Op::In | Op::NotIn) { parse_list(toks, pos)? } else { vec![parse_value(toks, pos)?] };
     let values = if matches!(field.as_str(), "updated" | "created") {
         values.iter().map(|v| resolve_date(v, now)).collect::<Result<_, _>>()?
@@ -149,6 +118,31 @@ fn parse_clause(toks: &[Tok], pos: &mut usize, now: DateTime<Utc>) -> Result<Cla
         values
     };
     Ok(Clause { field, op, values })
+}
+
+/// Text fields are searched only with `~` and `!~` (`summary = "x"` is an
+/// error in Jira, not an exact match), and only text fields take them.
+fn check_operator(field: &str, written: &str, op: Op) -> Result<(), String> {
+    let text = matches!(field, "summary" | "description" | "environment")
+        || catalog::custom_field(field)
+            .is_some_and(|f| matches!(f.kind, catalog::Kind::Text | catalog::Kind::RichText));
+    let like = matches!(op, Op::Like | Op::NotLike);
+    if text == like {
+        return Ok(());
+    }
+    let symbol = match op {
+        Op::Eq => "=",
+        Op::Ne => "!=",
+        Op::Like => "~",
+        Op::NotLike => "!~",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::In => "in",
+        Op::NotIn => "not in",
+    };
+    Err(format!("The operator '{symbol}' is not supported by the '{written}' field."))
 }
 
 fn parse_value(toks: &[Tok], pos: &mut usize) -> Result<String, String> {
@@ -253,115 +247,16 @@ fn resolve_date(v: &str, now: DateTime<Utc>) -> Result<String, String> {
     if let Ok(d) = NaiveDate::parse_from_str(&norm, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc().to_rfc3339());
     }
-    let (num, unit) = v.split_at(v.len().saturating_sub(1));
-    let n: i64 = num.trim().parse().map_err(|_| bad())?;
+    // The unit is the last character, which need not be one byte long.
+    let unit = v.chars().last().ok_or_else(bad)?;
+    let n: i64 = v[..v.len() - unit.len_utf8()].trim().parse().map_err(|_| bad())?;
     let d = match unit {
-        "m" => Duration::minutes(n),
-        "h" => Duration::hours(n),
-        "d" => Duration::days(n),
-        "w" => Duration::weeks(n),
-        _ => return Err(bad()),
+        'm' => Duration::try_minutes(n),
+        'h' => Duration::try_hours(n),
+        'd' => Duration::try_days(n),
+        'w' => Duration::try_weeks(n),
+        _ => None,
     };
-    Ok((now + d).to_rfc3339())
-}
-
-impl Query {
-    /// Unbounded queries are refused by `/search/jql`, as on Jira Cloud.
-    pub fn is_bounded(&self) -> bool {
-        !self.clauses.is_empty()
-    }
-
-    pub fn project_keys(&self) -> Vec<&str> {
-        self.clauses.iter().filter(|c| c.field == "project").flat_map(|c| c.values.iter().map(String::as_str)).collect()
-    }
-
-    pub fn matches(&self, issue: &Issue) -> bool {
-        self.clauses.iter().all(|c| clause_matches(c, issue))
-    }
-
-    /// Sorts by the ORDER BY fields (default: created DESC, then key).
-    pub fn sort(&self, issues: &mut [&Issue]) {
-        let order = if self.order.is_empty() { vec![("created".to_string(), true)] } else { self.order.clone() };
-        issues.sort_by(|a, b| {
-            for (field, desc) in &order {
-                let ord = sort_key(a, field).cmp(&sort_key(b, field));
-                let ord = if *desc { ord.reverse() } else { ord };
-                if ord.is_ne() {
-                    return ord;
-                }
-            }
-            a.id.cmp(&b.id)
-        });
-    }
-}
-
-fn sort_key(issue: &Issue, field: &str) -> (i64, String) {
-    match field {
-        "updated" => (issue.updated.timestamp_millis(), String::new()),
-        "created" => (issue.created.timestamp_millis(), String::new()),
-        "key" => (issue.id as i64, String::new()),
-        other => (0, field_strings(issue, other).join(",")),
-    }
-}
-
-/// Values of a field as strings, for equality and `~`.
-fn field_strings(issue: &Issue, field: &str) -> Vec<String> {
-    match field {
-        "project" => vec![issue.project.clone()],
-        "key" => vec![issue.key.clone(), issue.id.to_string()],
-        "issuetype" => catalog::issue_type(&issue.issuetype)
-            .map(|t| vec![t.name.to_string(), t.id.to_string()])
-            .unwrap_or_default(),
-        "status" => vec![catalog::status(&issue.status).name.to_string(), issue.status.clone()],
-        "priority" => {
-            catalog::priority(&issue.priority).map(|p| vec![p.1.to_string(), p.0.to_string()]).unwrap_or_default()
-        }
-        _ => match issue.field(field) {
-            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Object(_)) => vec![super::wiki::from_adf(issue.field(field).unwrap_or(&Value::Null))],
-            Some(other) => vec![other.to_string()],
-            None => Vec::new(),
-        },
-    }
-}
-
-fn clause_matches(c: &Clause, issue: &Issue) -> bool {
-    if c.field == "updated" || c.field == "created" {
-        return date_matches(c, if c.field == "updated" { issue.updated } else { issue.created });
-    }
-    let have = field_strings(issue, &c.field);
-    let eq = |v: &String| have.iter().any(|h| h.eq_ignore_ascii_case(v));
-    let like = |v: &String| {
-        let needle = v.trim_matches('*').to_lowercase();
-        have.iter().any(|h| h.to_lowercase().contains(&needle))
-    };
-    match c.op {
-        Op::Eq => eq(&c.values[0]),
-        Op::Ne => !eq(&c.values[0]),
-        Op::In => c.values.iter().any(eq),
-        Op::NotIn => !c.values.iter().any(eq),
-        Op::Like => like(&c.values[0]),
-        Op::NotLike => !like(&c.values[0]),
-        _ => false,
-    }
-}
-
-/// Compares at minute precision, as Jira does: `updated >= "16:38"` includes
-/// an issue updated at 16:38:59.
-fn date_matches(c: &Clause, t: DateTime<Utc>) -> bool {
-    let Some(v) = c.values.first().and_then(|v| DateTime::parse_from_rfc3339(v).ok()) else {
-        return false;
-    };
-    let minute = |d: DateTime<Utc>| d.timestamp() / 60;
-    let (a, b) = (minute(t), minute(v.with_timezone(&Utc)));
-    match c.op {
-        Op::Eq => a == b,
-        Op::Ne => a != b,
-        Op::Gt => a > b,
-        Op::Ge => a >= b,
-        Op::Lt => a < b,
-        Op::Le => a <= b,
-        _ => false,
-    }
+    let t = d.and_then(|d| now.checked_add_signed(d)).ok_or_else(bad)?;
+    Ok(t.to_rfc3339())
 }
