@@ -30,6 +30,18 @@ pub const QUEUE_FAILED: &str = "jira_queue_failed_total";
 pub const QUEUE_OLDEST_RUNNABLE: &str = "jira_queue_oldest_runnable_age_seconds";
 pub const JOB_DURATION: &str = "jira_job_duration_seconds";
 pub const MAPPINGS_ACTIVE: &str = "jira_mappings_active";
+pub const SYNC_TOTAL: &str = "jira_sync_total";
+pub const SYNC_ERRORS: &str = "jira_sync_errors_total";
+pub const SYNC_DURATION: &str = "jira_sync_duration_seconds";
+pub const SYNC_LAG: &str = "jira_sync_lag_seconds";
+pub const SYNC_CONFLICTS: &str = "jira_sync_conflicts_total";
+pub const API_REQUESTS: &str = "jira_api_requests_total";
+pub const API_ERRORS: &str = "jira_api_errors_total";
+pub const API_DURATION: &str = "jira_api_request_duration_seconds";
+pub const API_RATE_LIMIT_HITS: &str = "jira_api_rate_limit_hits_total";
+pub const API_RETRY_AFTER_WAITED: &str = "jira_api_retry_after_seconds_total";
+pub const OAUTH_REFRESHES: &str = "jira_oauth_refreshes_total";
+pub const CONNECTIONS_NEEDING_CONSENT: &str = "jira_connections_needing_reconsent";
 
 /// Latency buckets (seconds) for request and job durations: 1 ms to 30 s.
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -72,6 +84,18 @@ fn describe() {
     describe_gauge!(QUEUE_OLDEST_RUNNABLE, "Age of the oldest job that could run now (0 when none)");
     describe_histogram!(JOB_DURATION, metrics::Unit::Seconds, "Job run time, by kind and result");
     describe_gauge!(MAPPINGS_ACTIVE, "Work items linked to a Jira issue");
+    describe_counter!(SYNC_TOTAL, "Sync operations, by direction (to_jira, from_jira), operation and result");
+    describe_counter!(SYNC_ERRORS, "Failed sync operations, by direction and error class");
+    describe_histogram!(SYNC_DURATION, metrics::Unit::Seconds, "Time of one sync operation, by direction and operation");
+    describe_histogram!(SYNC_LAG, metrics::Unit::Seconds, "Time from an edit on one side to it being written on the other, by direction");
+    describe_counter!(SYNC_CONFLICTS, "Concurrent edits of one item on both sides, by resolution");
+    describe_counter!(API_REQUESTS, "Requests sent to Jira, by connection, method and status class");
+    describe_counter!(API_ERRORS, "Jira requests that failed, by connection and error class");
+    describe_histogram!(API_DURATION, metrics::Unit::Seconds, "Jira request duration, by connection and method");
+    describe_counter!(API_RATE_LIMIT_HITS, "Jira answers of 429 (rate limited), by connection");
+    describe_counter!(API_RETRY_AFTER_WAITED, "Seconds waited because Jira asked (Retry-After), by connection");
+    describe_counter!(OAUTH_REFRESHES, "OAuth access-token refreshes, by result (ok, invalid_grant, error)");
+    describe_gauge!(CONNECTIONS_NEEDING_CONSENT, "Jira connections whose OAuth grant was revoked and need a person to consent again");
 }
 
 pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
