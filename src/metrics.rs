@@ -76,7 +76,7 @@ fn describe() {
     describe_counter!(WEBHOOKS_FAILED, "Jira webhook deliveries whose processing failed");
     describe_counter!(WEBHOOKS_IGNORED, "Jira webhook deliveries with nothing to sync (comments, echoes, …)");
     describe_histogram!(WEBHOOK_PROCESSING, metrics::Unit::Seconds, "Time to process one stored delivery");
-    describe_gauge!(WEBHOOK_LAST_RECEIVED, "Unix time of the last delivery stored (0: none since start)");
+    describe_gauge!(WEBHOOK_LAST_RECEIVED, "Unix time of the newest stored delivery, read from PostgreSQL (0: none)");
     describe_gauge!(QUEUE_SIZE, "Jobs by state and kind (waiting, running, discarded), read from PostgreSQL");
     describe_gauge!(QUEUE_PROCESSING, "Jobs this process is running now");
     describe_counter!(QUEUE_COMPLETED, "Jobs completed, by kind");
@@ -108,7 +108,6 @@ pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
 /// A stored delivery; `event` is reduced to Jira's known event names.
 pub fn webhook_received(event: &str) {
     counter!(WEBHOOKS_RECEIVED, "event" => event_label(event)).increment(1);
-    gauge!(WEBHOOK_LAST_RECEIVED).set(chrono::Utc::now().timestamp() as f64);
 }
 
 pub fn webhook_rejected(reason: &'static str) {
@@ -189,5 +188,6 @@ async fn refresh_database_gauges(pool: &deadpool_postgres::Pool) -> anyhow::Resu
     drop(seen);
     gauge!(QUEUE_OLDEST_RUNNABLE).set(snapshot.oldest_runnable_secs);
     gauge!(MAPPINGS_ACTIVE).set(snapshot.active_mappings as f64);
+    gauge!(WEBHOOK_LAST_RECEIVED).set(snapshot.last_webhook_at);
     Ok(())
 }
