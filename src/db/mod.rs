@@ -1,6 +1,7 @@
 //! PostgreSQL: the connection pool, the migrations, and all SQL arksync runs
 //! (one small function per statement, in the submodules).
 
+pub mod connections;
 pub mod jobs;
 pub mod webhook_events;
 pub mod work_items;
