@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use tracing::Instrument;
 
-use super::{ApiError, AppState, health, webhooks, work_items};
+use super::{ApiError, AppState, connections, health, metrics, oauth, webhooks, work_items};
 use crate::domain::EntityKind;
 
 /// The resource a path names, with its route template.
@@ -25,6 +25,11 @@ enum Route<'p> {
     Item(EntityKind, &'p str),
     Webhooks,
     WebhookStatus(&'p str),
+    Connections,
+    Connection(&'p str),
+    OAuthAuthorize,
+    OAuthCallback,
+    Metrics,
     NotFound,
 }
 
@@ -37,6 +42,11 @@ impl Route<'_> {
             Self::Item(kind, _) => format!("/api/{}/:id", kind.collection()),
             Self::Webhooks => "/api/jira/webhooks".into(),
             Self::WebhookStatus(_) => "/api/jira/webhooks/:eventId/status".into(),
+            Self::Connections => "/api/jira/connections".into(),
+            Self::Connection(_) => "/api/jira/connections/:id".into(),
+            Self::OAuthAuthorize => "/api/jira/oauth/authorize".into(),
+            Self::OAuthCallback => "/api/jira/oauth/callback".into(),
+            Self::Metrics => "/metrics".into(),
             Self::NotFound => "unmatched".into(),
         }
     }
@@ -49,6 +59,11 @@ fn route(path: &str) -> Route<'_> {
         ["readyz"] => Route::Readyz,
         ["api", "jira", "webhooks"] => Route::Webhooks,
         ["api", "jira", "webhooks", id, "status"] => Route::WebhookStatus(id),
+        ["api", "jira", "connections"] => Route::Connections,
+        ["api", "jira", "connections", id] => Route::Connection(id),
+        ["api", "jira", "oauth", "authorize"] => Route::OAuthAuthorize,
+        ["api", "jira", "oauth", "callback"] => Route::OAuthCallback,
+        ["metrics"] => Route::Metrics,
         ["api", collection] => EntityKind::from_collection(collection).map_or(Route::NotFound, Route::Collection),
         ["api", collection, id] => {
             EntityKind::from_collection(collection).map_or(Route::NotFound, |kind| Route::Item(kind, id))
@@ -99,6 +114,18 @@ async fn dispatch(
         (Route::Webhooks, _) => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         (Route::WebhookStatus(id), Method::GET) => webhooks::status(state, id).await,
         (Route::WebhookStatus(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        (Route::Connections, Method::GET) => connections::list(state).await,
+        (Route::Connections, Method::POST) => connections::create(state, req).await,
+        (Route::Connections, _) => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        (Route::Connection(id), Method::GET) => connections::get(state, id).await,
+        (Route::Connection(id), Method::DELETE) => connections::delete(state, id).await,
+        (Route::Connection(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET, DELETE" }),
+        (Route::OAuthAuthorize, Method::GET) => oauth::authorize(state, &req).await,
+        (Route::OAuthCallback, Method::GET) => oauth::callback(state, &req).await,
+        (Route::Metrics, Method::GET) => metrics::render(state).await,
+        (Route::OAuthAuthorize | Route::OAuthCallback | Route::Metrics, _) => {
+            Err(ApiError::MethodNotAllowed { allow: "GET" })
+        }
         (Route::NotFound, method) => Err(ApiError::NotFound(format!("no route for {method} {}", req.uri().path()))),
     }
 }

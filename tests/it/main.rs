@@ -2,10 +2,13 @@
 //! PostgreSQL (an embedded cluster per run, a fresh database per test).
 
 mod harness;
+mod jira_support;
 
 mod bad_input;
 mod embedded_cluster;
 mod formats;
+mod jira_client;
+mod jira_oauth;
 mod queue;
 mod schema;
 mod webhooks;
