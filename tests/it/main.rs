@@ -9,6 +9,8 @@ mod embedded_cluster;
 mod formats;
 mod jira_client;
 mod jira_oauth;
+mod jira_rate_limits;
+mod jira_secrets;
 mod queue;
 mod schema;
 mod webhooks;
