@@ -231,7 +231,7 @@ fn messages(body: &[u8]) -> (String, std::collections::BTreeMap<String, String>)
 }
 
 /// The typed error for a non-2xx answer.
-pub(crate) fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+pub fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let (message, fields) = messages(body);
     let message = if message.is_empty() { status.canonical_reason().unwrap_or("").to_string() } else { message };
     let wait = retry_after(headers);
