@@ -8,6 +8,7 @@ mod bad_input;
 mod embedded_cluster;
 mod formats;
 mod jira_client;
+mod jira_connections;
 mod jira_contract;
 mod jira_oauth;
 mod jira_rate_limits;
