@@ -193,6 +193,11 @@ pub async fn insert_oauth_state(
         .await
 }
 
+/// Deletes states that expired unused (abandoned consents).
+pub async fn prune_oauth_states(client: &impl GenericClient) -> Result<u64, tokio_postgres::Error> {
+    client.execute("DELETE FROM jira_oauth_states WHERE expires_at <= now()", &[]).await
+}
+
 /// Consumes a `state`: deletes it and returns (connection, session hash)
 /// if it existed and had not expired. Single use by construction.
 pub async fn take_oauth_state(

@@ -70,6 +70,7 @@ pub async fn authorize(state: &AppState, req: &Request<Incoming>) -> Result<Resp
     let (session, oauth_state) = (random_token(), random_token());
     let expires = chrono::Utc::now() + chrono::Duration::minutes(STATE_TTL_MINUTES);
     let client = state.pool.get().await?;
+    sql::prune_oauth_states(&**client).await?;
     sql::insert_oauth_state(&**client, &oauth_state, conn.id, &session_hash(&session), expires).await?;
     let secure = if redirect.starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!(

@@ -63,6 +63,9 @@ async fn oauth_states_are_single_use_and_expire() {
     assert_eq!(sql::take_oauth_state(&c, "s1").await.unwrap(), None, "single use");
     sql::insert_oauth_state(&c, "s2", id, "hash", chrono::Utc::now() - chrono::Duration::seconds(1)).await.unwrap();
     assert_eq!(sql::take_oauth_state(&c, "s2").await.unwrap(), None, "expired");
+    sql::insert_oauth_state(&c, "s3", id, "hash", chrono::Utc::now() - chrono::Duration::seconds(1)).await.unwrap();
+    sql::insert_oauth_state(&c, "s4", id, "hash", later).await.unwrap();
+    assert_eq!(sql::prune_oauth_states(&c).await.unwrap(), 1, "abandoned states are pruned, live ones kept");
 }
 
 fn env(vars: &[(&str, &str)]) -> Config {

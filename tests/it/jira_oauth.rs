@@ -56,6 +56,21 @@ async fn a_callback_from_another_session_or_a_replayed_state_is_refused() {
 }
 
 #[tokio::test]
+async fn a_token_about_to_expire_is_refreshed_before_it_is_used() {
+    // Tokens live 50 s here, less than the one-minute margin: the client
+    // refreshes before sending instead of waiting for a 401.
+    let config = SimConfig { access_token_ttl: std::time::Duration::from_secs(50), ..SimConfig::default() };
+    let (app, sim) = (TestApp::spawn().await, sim(config).await);
+    let id = consented_oauth_connection(&app, &sim).await;
+    let store = store(&app.db);
+    let before = refresh_calls(&requests(&sim).await);
+    client(&store.load(id).await.unwrap().unwrap(), &store).myself().await.unwrap();
+    let log = requests(&sim).await;
+    assert_eq!(refresh_calls(&log) - before, 1);
+    assert!(log.iter().all(|r| r["status"] != 401), "no request was sent with the old token");
+}
+
+#[tokio::test]
 async fn eight_workers_hitting_an_expired_token_cause_exactly_one_refresh() {
     let (app, sim) = (TestApp::spawn().await, sim(SimConfig::default()).await);
     let id = consented_oauth_connection(&app, &sim).await;
