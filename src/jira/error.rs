@@ -104,6 +104,13 @@ impl Error {
     }
 }
 
+/// Lets job handlers use `?` on Jira calls.
+impl From<Error> for JobError {
+    fn from(e: Error) -> Self {
+        e.to_job_error()
+    }
+}
+
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
         Self::Database(e.to_string())

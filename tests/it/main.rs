@@ -12,6 +12,7 @@ mod jira_connections;
 mod jira_contract;
 mod jira_oauth;
 mod jira_rate_limits;
+mod jira_retries;
 mod jira_secrets;
 mod queue;
 mod schema;
