@@ -208,10 +208,17 @@ fn transport_error(e: reqwest::Error) -> Error {
     if e.is_timeout() { Error::Timeout } else { Error::Network(e.without_url().to_string()) }
 }
 
-/// Seconds in `Retry-After` (Jira sends seconds, not an HTTP date).
+/// How long Jira asked us to wait: `Retry-After` in seconds (Jira sends
+/// seconds, not an HTTP date), else the time until `X-RateLimit-Reset`,
+/// which Jira sends as an ISO-8601 time (NOTES.md item 10), not epoch
+/// seconds as the spec's Appendix B assumes.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get("retry-after")?.to_str().ok()?.trim();
-    v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(secs) = header("retry-after").and_then(|v| v.parse::<f64>().ok()) {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let reset = chrono::DateTime::parse_from_rfc3339(header("x-ratelimit-reset")?).ok()?;
+    (reset.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
 }
 
 /// Jira's ErrorCollection (`errorMessages`, `errors`) as one message plus
@@ -265,6 +272,13 @@ mod tests {
         assert!(matches!(e, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(3)));
         assert!(matches!(err(503, &[("retry-after", "1")], ""), Error::RateLimited { .. }));
         assert!(matches!(err(503, &[], ""), Error::Server { status: 503, .. }));
+        let reset = (chrono::Utc::now() + chrono::Duration::seconds(30)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", HeaderValue::from_str(&reset).unwrap());
+        let Error::RateLimited { retry_after: Some(wait) } = error_from(StatusCode::TOO_MANY_REQUESTS, &h, b"") else {
+            panic!("no wait from X-RateLimit-Reset")
+        };
+        assert!(wait > Duration::from_secs(28) && wait <= Duration::from_secs(30), "{wait:?}");
         assert!(matches!(err(401, &[], ""), Error::Unauthorized));
         assert!(matches!(err(404, &[], ""), Error::NotFound(_)));
         let invalid = err(400, &[], r#"{"errorMessages":["Bad"],"errors":{"summary":"Field is required"}}"#);

@@ -6,7 +6,8 @@
 //!   credentials; [`store`] keeps connections in PostgreSQL.
 //! - [`client`]: the transport (limiter, auth, retries); [`limiter`] and
 //!   [`backoff`] are its policy; [`Error`] is what callers branch on.
-//! - [`oauth`]: consent and token refresh under a row lock.
+//! - [`oauth`]: consent and token refresh under a row lock; [`registry`]:
+//!   one client per connection per process.
 //! - [`ops`] (issues, transitions, search, links), [`fields`] (discovery,
 //!   cached), [`hooks`] (dynamic webhooks); [`requests`] builds every body.
 //! - [`adf`], [`wiki`]: Markdown ↔ ADF and wiki markup; [`webhook`]: deliveries.
@@ -22,6 +23,7 @@ pub mod hooks;
 pub mod limiter;
 pub mod oauth;
 pub mod ops;
+pub mod registry;
 pub mod requests;
 pub mod store;
 pub mod webhook;

@@ -126,3 +126,19 @@ async fn without_a_secret_key_the_api_refuses_to_store_credentials() {
     assert!(answer["error"]["message"].as_str().unwrap().contains("ARKSYNC_SECRET_KEY"));
     assert_eq!(app.get("/api/jira/connections").await.1["data"], json!([]));
 }
+
+#[tokio::test]
+async fn the_registry_shares_one_client_per_connection_and_refuses_one_needing_consent() {
+    let db = TestDb::new().await;
+    let sim = crate::jira_support::sim(arksync::jira_sim::SimConfig::default()).await;
+    let store = store(&db);
+    let conn = crate::jira_support::site_connection(&store, &sim, "cloud").await;
+    let clients = arksync::jira::registry::Clients::new(store.clone());
+    let (a, b) = (clients.get(conn.id).await.unwrap(), clients.get(conn.id).await.unwrap());
+    assert!(std::sync::Arc::ptr_eq(&a, &b), "one client, one limiter");
+    sql::mark_needs_consent(&db.connect().await, conn.id, "invalid_grant: revoked").await.unwrap();
+    assert!(clients.get(conn.id).await.is_ok(), "cached until forgotten");
+    clients.forget(conn.id);
+    assert!(matches!(clients.get(conn.id).await, Err(Error::NeedsReconsent(_))));
+    assert!(matches!(clients.get(9999).await, Err(Error::Config(_))));
+}
