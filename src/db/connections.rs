@@ -104,6 +104,37 @@ pub async fn list(client: &impl GenericClient) -> Result<Vec<ConnectionRow>, tok
     Ok(rows.iter().map(from_row).collect())
 }
 
+/// What a change to a connection sets; `None` keeps the stored value.
+#[derive(Debug, Default)]
+pub struct ConnectionChange<'a> {
+    pub base_url: Option<&'a str>,
+    pub auth_kind: Option<&'a str>,
+    pub sealed_credentials: Option<&'a [u8]>,
+    pub settings: Option<&'a Value>,
+    /// New credentials reset the tokens' bookkeeping; OAuth ones need consent.
+    pub status: Option<&'a str>,
+}
+
+/// Changes a connection; true when it exists.
+pub async fn update(
+    client: &impl GenericClient,
+    id: i64,
+    c: &ConnectionChange<'_>,
+) -> Result<bool, tokio_postgres::Error> {
+    let new_credentials = c.sealed_credentials.is_some();
+    let n = client
+        .execute(
+            "UPDATE jira_connections SET base_url = COALESCE($2, base_url), auth_kind = COALESCE($3, auth_kind), \
+             credentials = COALESCE($4, credentials), settings = COALESCE($5, settings), \
+             status = COALESCE($6, status), status_reason = CASE WHEN $7 THEN NULL ELSE status_reason END, \
+             access_expires_at = CASE WHEN $7 THEN NULL ELSE access_expires_at END, updated_at = now() \
+             WHERE id = $1",
+            &[&id, &c.base_url, &c.auth_kind, &c.sealed_credentials, &c.settings, &c.status, &new_credentials],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// Deletes a connection; true when it existed.
 pub async fn delete(client: &impl GenericClient, id: i64) -> Result<bool, tokio_postgres::Error> {
     Ok(client.execute("DELETE FROM jira_connections WHERE id = $1", &[&id]).await? == 1)

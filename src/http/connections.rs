@@ -13,7 +13,7 @@ use super::request::read_json;
 use super::{ApiError, AppState, json_response};
 use crate::domain::input::InputError;
 use crate::jira::connection::{Credentials, Flavor, Settings};
-use crate::jira::store::NewConnectionInput;
+use crate::jira::store::{ConnectionUpdate, NewConnectionInput};
 
 type Resp = Response<Full<Bytes>>;
 
@@ -49,6 +49,18 @@ enum AuthBody {
     },
 }
 
+/// The body of `PATCH /api/jira/connections/:id`: every key optional.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PatchBody {
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    auth: Option<AuthBody>,
+    #[serde(default)]
+    settings: Option<Settings>,
+}
+
 impl From<AuthBody> for Credentials {
     fn from(a: AuthBody) -> Self {
         match a {
@@ -81,10 +93,7 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> Result<Resp, Ap
     if name.is_empty() || name.len() > 100 {
         return Err(InputError::new("invalid_value", Some("name".into()), "name: 1 to 100 characters").into());
     }
-    let base_url = body.base_url.map(|u| u.trim().trim_end_matches('/').to_string());
-    if base_url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
-        return Err(InputError::new("invalid_value", Some("baseUrl".into()), "baseUrl must be an http(s) URL").into());
-    }
+    let base_url = site_url(body.base_url)?;
     let input = NewConnectionInput {
         name: name.clone(),
         flavor: body.flavor,
@@ -102,6 +111,29 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> Result<Resp, Ap
     };
     tracing::info!(connection = id, %name, "created a Jira connection");
     show(state, &id.to_string(), StatusCode::CREATED).await
+}
+
+fn site_url(url: Option<String>) -> Result<Option<String>, ApiError> {
+    let url = url.map(|u| u.trim().trim_end_matches('/').to_string());
+    if url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+        return Err(InputError::new("invalid_value", Some("baseUrl".into()), "baseUrl must be an http(s) URL").into());
+    }
+    Ok(url)
+}
+
+/// Rotates credentials, moves the site or changes settings. Workers pick
+/// the change up when they next load the connection.
+pub async fn patch(state: &AppState, id: &str, req: Request<Incoming>) -> Result<Resp, ApiError> {
+    let body: PatchBody = serde_json::from_value(read_json(req, state.max_body_bytes).await?).map_err(invalid)?;
+    let change = ConnectionUpdate {
+        base_url: site_url(body.base_url)?,
+        credentials: body.auth.map(Credentials::from),
+        settings: body.settings,
+    };
+    if !state.connections.update(parse_id(id)?, &change).await? {
+        return Err(ApiError::NotFound(format!("no Jira connection {id}")));
+    }
+    show(state, id, StatusCode::OK).await
 }
 
 pub async fn get(state: &AppState, id: &str) -> Result<Resp, ApiError> {

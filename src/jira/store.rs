@@ -70,6 +70,14 @@ pub struct NewConnectionInput {
     pub settings: Settings,
 }
 
+/// A change to a connection; `None` keeps what is stored.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionUpdate {
+    pub base_url: Option<String>,
+    pub credentials: Option<Credentials>,
+    pub settings: Option<Settings>,
+}
+
 /// The database of connections and the key that seals their credentials.
 #[derive(Clone)]
 pub struct ConnectionStore {
@@ -153,6 +161,29 @@ impl ConnectionStore {
             status: status.as_str(),
         };
         Ok(sql::insert(&**client, &new).await?)
+    }
+
+    /// Changes a connection's site, credentials or settings; `Ok(false)`
+    /// when there is no such connection. New OAuth credentials need a new
+    /// consent; the flavour never changes (issue ids would not carry over).
+    pub async fn update(&self, id: i64, change: &ConnectionUpdate) -> Result<bool, Error> {
+        let Some(current) = self.load(id).await? else { return Ok(false) };
+        let kind = change.credentials.as_ref().map(Credentials::kind);
+        if kind == Some(AuthKind::Oauth) && current.flavor != Flavor::Cloud {
+            return Err(Error::Config("OAuth 2.0 (3LO) exists only on Jira Cloud".into()));
+        }
+        let sealed = change.credentials.as_ref().map(|c| self.seal(c)).transpose()?;
+        let settings = change.settings.as_ref().map(|s| serde_json::to_value(s).expect("settings serialise"));
+        let status = kind.map(|k| if k == AuthKind::Oauth { Status::NeedsConsent } else { Status::Active });
+        let client = self.pool.get().await?;
+        let sql_change = sql::ConnectionChange {
+            base_url: change.base_url.as_deref(),
+            auth_kind: kind.map(AuthKind::as_str),
+            sealed_credentials: sealed.as_deref(),
+            settings: settings.as_ref(),
+            status: status.map(Status::as_str),
+        };
+        Ok(sql::update(&**client, id, &sql_change).await?)
     }
 
     pub async fn load(&self, id: i64) -> Result<Option<Connection>, Error> {

@@ -4,6 +4,7 @@
 use arksync::config::Config;
 use arksync::db::connections as sql;
 use arksync::jira::Error;
+use arksync::jira::connection::Credentials;
 use arksync::jira::store::ConnectionStore;
 use serde_json::json;
 
@@ -47,6 +48,13 @@ async fn connection_statements_round_trip_and_names_are_unique() {
     assert_eq!(sql::count_needing_consent(&c).await.unwrap(), 1);
     let row = sql::get(&c, id).await.unwrap().unwrap();
     assert_eq!((row.cloud_id.as_deref(), row.account_id.as_deref()), (Some("cloud-1"), Some("712020:abc")));
+    let slower = json!({ "ratePerSec": 1.0 });
+    let change =
+        sql::ConnectionChange { settings: Some(&slower), sealed_credentials: Some(b"new"), ..Default::default() };
+    assert!(sql::update(&c, id, &change).await.unwrap());
+    let row = sql::get(&c, id).await.unwrap().unwrap();
+    assert_eq!((row.settings, row.access_expires_at, row.status.as_str()), (slower.clone(), None, "needs_consent"));
+    assert!(!sql::update(&c, id + 1, &change).await.unwrap());
     assert!(sql::delete(&c, id).await.unwrap());
     assert!(!sql::delete(&c, id).await.unwrap());
 }
@@ -111,6 +119,17 @@ async fn connections_are_managed_through_the_api_without_ever_showing_credential
     assert_eq!(app.post("/api/jira/connections", bad).await.0, 400);
     let oauth_dc = json!({ "name": "y", "flavor": "datacenter", "auth": { "kind": "oauth", "clientId": "c", "clientSecret": "s" } });
     assert_eq!(app.post("/api/jira/connections", oauth_dc).await.0, 409);
+
+    let rotate = json!({ "auth": { "kind": "basic", "email": "bot@acme.com", "apiToken": "tok-rotated" },
+                         "settings": { "ratePerSec": 2.5, "burst": 5 } });
+    let (status, patched) = app.patch(&format!("/api/jira/connections/{id}"), rotate).await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["settings"]["ratePerSec"], 2.5);
+    assert!(!patched.to_string().contains("tok-rotated"));
+    let conn = store(&app.db).load(id).await.unwrap().unwrap();
+    assert!(matches!(conn.credentials, Credentials::Basic { ref api_token, .. } if api_token == "tok-rotated"));
+    assert_eq!(app.patch("/api/jira/connections/999999", json!({})).await.0, 404);
+    assert_eq!(app.patch(&format!("/api/jira/connections/{id}"), json!({ "flavor": "datacenter" })).await.0, 400);
 
     assert_eq!(app.delete(&format!("/api/jira/connections/{id}")).await, 204);
     assert_eq!(app.get(&format!("/api/jira/connections/{id}")).await.0, 404);
