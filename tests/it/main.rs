@@ -13,7 +13,6 @@ mod jira_contract;
 mod jira_oauth;
 mod jira_rate_limits;
 mod jira_retries;
-mod jira_secrets;
 mod queue;
 mod schema;
 mod webhooks;
