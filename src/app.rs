@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::db::{self, Database};
 use crate::http::{self, AppState};
+use crate::jira::store::ConnectionStore;
 use crate::queue::{Registry, Worker, WorkerConfig};
 use crate::webhooks::ingest::IngestWriter;
 use crate::webhooks::signature::WebhookAuth;
@@ -44,6 +45,7 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
         jira_base_url: config.jira_base_url.clone(),
         webhook_auth,
         ingest: IngestWriter::spawn(database.pool.clone(), INGEST_WRITERS),
+        connections: bootstrap_connections(config, database).await,
     });
     tracing::info!(address = %listener.local_addr()?, "arksync is serving the API");
     let shutdown = CancellationToken::new();
@@ -57,6 +59,20 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
         worker.await.context("the worker task failed")??;
     }
     Ok(())
+}
+
+/// The connection store, with the `default` connection created from the
+/// `JIRA_*` variables when they describe one and it does not exist yet.
+/// Without `ARKSYNC_SECRET_KEY` the credentials are not stored (and a
+/// warning says so): arksync never writes a plaintext secret.
+async fn bootstrap_connections(config: &Config, database: &Database) -> ConnectionStore {
+    let store = ConnectionStore::new(database.pool.clone(), config.secret_key.clone());
+    match store.bootstrap(&config.jira, config.jira_base_url.as_deref()).await {
+        Ok(Some(id)) => tracing::info!(connection = id, "created the default Jira connection from the environment"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "the default Jira connection from the environment was not stored"),
+    }
+    store
 }
 
 /// `arksync worker`: only the worker, to scale job processing out.

@@ -6,6 +6,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::jira::connection::Flavor;
+use crate::jira::crypto::SecretKey;
+
 /// A variable that is set but cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {var}: expected {expected}, got {got:?}")]
@@ -36,6 +39,24 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The default Jira connection as the environment describes it.
+#[derive(Debug, Clone)]
+pub struct JiraEnv {
+    pub flavor: Flavor,
+    /// Cloud API token account (`JIRA_EMAIL` + `JIRA_API_TOKEN`).
+    pub basic: Option<(String, Secret)>,
+    /// Data Center Personal Access Token.
+    pub pat: Option<Secret>,
+    /// OAuth 2.0 app (`JIRA_OAUTH_CLIENT_ID` + `JIRA_OAUTH_CLIENT_SECRET`).
+    pub oauth_client_id: Option<String>,
+    pub oauth_client_secret: Option<Secret>,
+    pub oauth_redirect_url: Option<String>,
+    /// Atlassian's authorisation server (tests point it at the simulator).
+    pub oauth_auth_url: String,
+    /// Atlassian's API gateway (`/ex/jira/{cloudId}`, accessible-resources).
+    pub oauth_api_url: String,
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -61,6 +82,10 @@ pub struct Config {
     pub webhook_secret: Option<Secret>,
     /// OAuth app's client secret, which signs dynamic webhooks' JWTs.
     pub oauth_client_secret: Option<Secret>,
+    /// Seals Jira credentials at rest; without it none are stored.
+    pub secret_key: Option<SecretKey>,
+    /// The default connection, bootstrapped from `JIRA_*` at start.
+    pub jira: JiraEnv,
     /// Jobs run at once by this process's worker (0: no worker in `serve`).
     pub workers: usize,
     /// Seconds a completed job is kept before the worker prunes it.
@@ -82,7 +107,16 @@ ENVIRONMENT:
   ARKSYNC_COMPLETED_JOB_RETENTION_SECS  Completed jobs are pruned after this [default: 3600]
   JIRA_BASE_URL           Jira site, for issue links (https://yourcompany.atlassian.net)
   JIRA_WEBHOOK_SECRET     Secret of the Jira admin webhook (X-Hub-Signature: sha256=...)
-  JIRA_OAUTH_CLIENT_SECRET  OAuth app secret; verifies dynamic webhooks' JWTs
+  JIRA_FLAVOR             cloud | datacenter [default: cloud]
+  JIRA_EMAIL              Cloud API-token account (with JIRA_API_TOKEN; Basic auth)
+  JIRA_API_TOKEN          Cloud API token of JIRA_EMAIL
+  JIRA_PAT                Data Center Personal Access Token (Bearer)
+  JIRA_OAUTH_CLIENT_ID    OAuth 2.0 (3LO) app id (with JIRA_OAUTH_CLIENT_SECRET)
+  JIRA_OAUTH_CLIENT_SECRET  OAuth app secret; also verifies dynamic webhooks' JWTs
+  JIRA_OAUTH_REDIRECT_URL Our callback, e.g. https://arksync.example.com/api/jira/oauth/callback
+  JIRA_OAUTH_AUTH_URL     Authorisation server [default: https://auth.atlassian.com]
+  JIRA_OAUTH_API_URL      API gateway [default: https://api.atlassian.com]
+  ARKSYNC_SECRET_KEY      32 bytes, base64 or hex: seals Jira credentials at rest (required to store any)
   LOG_FORMAT              text | json [default: text]
   RUST_LOG                Log filter, e.g. info or arksync=debug [default: info]";
 
@@ -118,8 +152,59 @@ impl Config {
                 "3600",
                 "a whole number of seconds",
             )?,
+            secret_key: get("ARKSYNC_SECRET_KEY").map(|k| parse_secret_key(&k)).transpose()?,
+            jira: parse_jira(&get)?,
         })
     }
+}
+
+fn parse_secret_key(text: &str) -> Result<SecretKey, ConfigError> {
+    SecretKey::parse(text).map_err(|expected| ConfigError {
+        var: "ARKSYNC_SECRET_KEY",
+        expected,
+        got: "<hidden: it is a secret>".to_owned(),
+    })
+}
+
+fn parse_jira(get: &impl Fn(&str) -> Option<String>) -> Result<JiraEnv, ConfigError> {
+    let flavor = match get("JIRA_FLAVOR") {
+        None => Flavor::Cloud,
+        Some(raw) => Flavor::parse(&raw).ok_or(ConfigError {
+            var: "JIRA_FLAVOR",
+            expected: "`cloud` or `datacenter`",
+            got: raw,
+        })?,
+    };
+    let basic = match (get("JIRA_EMAIL"), get("JIRA_API_TOKEN")) {
+        (Some(email), Some(token)) => Some((email, Secret::new(token))),
+        (None, None) => None,
+        (Some(_), None) => return Err(missing("JIRA_API_TOKEN", "set too, since JIRA_EMAIL is")),
+        (None, Some(_)) => return Err(missing("JIRA_EMAIL", "set too, since JIRA_API_TOKEN is")),
+    };
+    let oauth_client_id = get("JIRA_OAUTH_CLIENT_ID");
+    if oauth_client_id.is_some() && get("JIRA_OAUTH_CLIENT_SECRET").is_none() {
+        return Err(missing("JIRA_OAUTH_CLIENT_SECRET", "set too, since JIRA_OAUTH_CLIENT_ID is"));
+    }
+    let url = |var: &'static str, default: &str| match get(var) {
+        Some(v) => parse_http_url(var, &v),
+        None => Ok(default.to_owned()),
+    };
+    Ok(JiraEnv {
+        flavor,
+        basic,
+        pat: get("JIRA_PAT").map(Secret::new),
+        oauth_client_id,
+        oauth_client_secret: get("JIRA_OAUTH_CLIENT_SECRET").map(Secret::new),
+        oauth_redirect_url: get("JIRA_OAUTH_REDIRECT_URL")
+            .map(|u| parse_http_url("JIRA_OAUTH_REDIRECT_URL", &u))
+            .transpose()?,
+        oauth_auth_url: url("JIRA_OAUTH_AUTH_URL", "https://auth.atlassian.com")?,
+        oauth_api_url: url("JIRA_OAUTH_API_URL", "https://api.atlassian.com")?,
+    })
+}
+
+fn missing(var: &'static str, expected: &'static str) -> ConfigError {
+    ConfigError { var, expected, got: String::new() }
 }
 
 fn parse_or<T: std::str::FromStr>(
@@ -212,6 +297,24 @@ mod tests {
         let c = config(&[("JIRA_WEBHOOK_SECRET", "hunter2")]).unwrap();
         assert_eq!(c.webhook_secret.as_ref().map(Secret::expose), Some("hunter2"));
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn jira_credentials_come_in_pairs_and_never_show_in_debug_output() {
+        let err = config(&[("JIRA_EMAIL", "a@example.com")]).unwrap_err();
+        assert_eq!(err.var, "JIRA_API_TOKEN");
+        let c =
+            config(&[("JIRA_EMAIL", "a@example.com"), ("JIRA_API_TOKEN", "tok-123"), ("JIRA_PAT", "pat-456")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("tok-123") && !shown.contains("pat-456"), "{shown}");
+        assert_eq!(config(&[("JIRA_FLAVOR", "moon")]).unwrap_err().var, "JIRA_FLAVOR");
+    }
+
+    #[test]
+    fn a_bad_secret_key_names_the_variable_but_not_the_value() {
+        let err = config(&[("ARKSYNC_SECRET_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(err.var, "ARKSYNC_SECRET_KEY");
+        assert!(!err.to_string().contains("c2hvcnQ="));
     }
 
     #[test]

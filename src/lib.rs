@@ -16,7 +16,8 @@
 //! - [`pg`]: the embedded PostgreSQL cluster.
 //! - [`queue`]: the job queue's workers, NOTIFY listener and batched completion.
 //! - [`webhooks`]: verifying, storing (group commit) and processing Jira deliveries.
-//! - [`jira`]: the shapes Jira sends.
+//! - [`jira`]: the Jira client (connections with sealed credentials, OAuth,
+//!   rate limits, retries, issue operations) and the shapes and formats Jira speaks.
 //! - [`jira_sim`]: a Jira simulator faithful to Atlassian's contract, for tests and demos.
 //! - [`metrics`]: every Prometheus metric, named in one place.
 //! - [`app`]: what each subcommand runs.

@@ -41,7 +41,7 @@ pub const API_DURATION: &str = "jira_api_request_duration_seconds";
 pub const API_RATE_LIMIT_HITS: &str = "jira_api_rate_limit_hits_total";
 pub const API_RETRY_AFTER_WAITED: &str = "jira_api_retry_after_seconds_total";
 pub const OAUTH_REFRESHES: &str = "jira_oauth_refreshes_total";
-pub const CONNECTIONS_NEEDING_CONSENT: &str = "jira_connections_needing_reconsent";
+pub const CONNECTIONS_NEEDING_CONSENT: &str = "jira_connections_needing_consent";
 
 /// Latency buckets (seconds) for request and job durations: 1 ms to 30 s.
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -86,8 +86,16 @@ fn describe() {
     describe_gauge!(MAPPINGS_ACTIVE, "Work items linked to a Jira issue");
     describe_counter!(SYNC_TOTAL, "Sync operations, by direction (to_jira, from_jira), operation and result");
     describe_counter!(SYNC_ERRORS, "Failed sync operations, by direction and error class");
-    describe_histogram!(SYNC_DURATION, metrics::Unit::Seconds, "Time of one sync operation, by direction and operation");
-    describe_histogram!(SYNC_LAG, metrics::Unit::Seconds, "Time from an edit on one side to it being written on the other, by direction");
+    describe_histogram!(
+        SYNC_DURATION,
+        metrics::Unit::Seconds,
+        "Time of one sync operation, by direction and operation"
+    );
+    describe_histogram!(
+        SYNC_LAG,
+        metrics::Unit::Seconds,
+        "Time from an edit on one side to it being written on the other, by direction"
+    );
     describe_counter!(SYNC_CONFLICTS, "Concurrent edits of one item on both sides, by resolution");
     describe_counter!(API_REQUESTS, "Requests sent to Jira, by connection, method and status class");
     describe_counter!(API_ERRORS, "Jira requests that failed, by connection and error class");
@@ -95,7 +103,10 @@ fn describe() {
     describe_counter!(API_RATE_LIMIT_HITS, "Jira answers of 429 (rate limited), by connection");
     describe_counter!(API_RETRY_AFTER_WAITED, "Seconds waited because Jira asked (Retry-After), by connection");
     describe_counter!(OAUTH_REFRESHES, "OAuth access-token refreshes, by result (ok, invalid_grant, error)");
-    describe_gauge!(CONNECTIONS_NEEDING_CONSENT, "Jira connections whose OAuth grant was revoked and need a person to consent again");
+    describe_gauge!(
+        CONNECTIONS_NEEDING_CONSENT,
+        "Jira connections whose OAuth grant was revoked and need a person to consent again"
+    );
 }
 
 pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
@@ -177,17 +188,20 @@ async fn refresh_database_gauges(pool: &deadpool_postgres::Pool) -> anyhow::Resu
     let snapshot = crate::db::stats::queue_snapshot(&**client).await?;
     // A (state, kind) seen before but absent now must read 0, not its last
     // value.
-    let mut seen = SEEN_QUEUE_SERIES.lock().expect("queue series");
-    for (state, kind) in seen.iter() {
-        gauge!(QUEUE_SIZE, "state" => state.clone(), "kind" => kind.clone()).set(0.0);
+    {
+        let mut seen = SEEN_QUEUE_SERIES.lock().expect("queue series");
+        for (state, kind) in seen.iter() {
+            gauge!(QUEUE_SIZE, "state" => state.clone(), "kind" => kind.clone()).set(0.0);
+        }
+        for (state, kind, n) in snapshot.counts {
+            gauge!(QUEUE_SIZE, "state" => state.clone(), "kind" => kind.clone()).set(n as f64);
+            seen.insert((state, kind));
+        }
     }
-    for (state, kind, n) in snapshot.counts {
-        gauge!(QUEUE_SIZE, "state" => state.clone(), "kind" => kind.clone()).set(n as f64);
-        seen.insert((state, kind));
-    }
-    drop(seen);
     gauge!(QUEUE_OLDEST_RUNNABLE).set(snapshot.oldest_runnable_secs);
     gauge!(MAPPINGS_ACTIVE).set(snapshot.active_mappings as f64);
     gauge!(WEBHOOK_LAST_RECEIVED).set(snapshot.last_webhook_at);
+    let needing = crate::db::connections::count_needing_consent(&**client).await?;
+    gauge!(CONNECTIONS_NEEDING_CONSENT).set(needing as f64);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL: the connection pool, the migrations, and all SQL arksync runs
 //! (one small function per statement, in the submodules).
 
+pub mod connections;
 pub mod jobs;
 pub mod raw_json;
 pub mod stats;

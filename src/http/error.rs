@@ -23,6 +23,14 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("payload too large")]
     PayloadTooLarge { limit: usize },
+    /// The request is fine but the resource's state or the server's
+    /// configuration forbids it now (e.g. no ARKSYNC_SECRET_KEY, a
+    /// connection needing consent).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Jira could not be reached or failed; retry later.
+    #[error("Jira is unavailable")]
+    JiraUnavailable(#[source] anyhow::Error),
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -41,7 +49,8 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unavailable(_) | Self::JiraUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -61,6 +70,10 @@ impl ApiError {
             Self::PayloadTooLarge { limit } => {
                 ("payload_too_large", format!("the request body is larger than {limit} bytes"), None)
             }
+            Self::Conflict { code, message } => (code, message.clone(), None),
+            Self::JiraUnavailable(_) => {
+                ("jira_unavailable", "Jira could not be reached or failed; retry shortly".into(), None)
+            }
             Self::Unavailable(_) => {
                 ("unavailable", "the service is temporarily unavailable; retry shortly".into(), None)
             }
@@ -70,7 +83,7 @@ impl ApiError {
 
     /// The response, logging server-side failures with their cause chain.
     pub fn into_response(self) -> Response<Full<Bytes>> {
-        if let Self::Internal(cause) | Self::Unavailable(cause) = &self {
+        if let Self::Internal(cause) | Self::Unavailable(cause) | Self::JiraUnavailable(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), status = self.status().as_u16(), "request failed");
         }
         let status = self.status();
@@ -101,5 +114,28 @@ impl From<tokio_postgres::Error> for ApiError {
     fn from(err: tokio_postgres::Error) -> Self {
         let io = std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>());
         if err.is_closed() || io { Self::Unavailable(err.into()) } else { Self::Internal(err.into()) }
+    }
+}
+
+impl From<crate::jira::Error> for ApiError {
+    /// Jira's refusals of our input are 400s that quote Jira; transient
+    /// failures are 503s; configuration and consent problems are 409s.
+    /// No variant carries a credential, so the messages are safe to show.
+    fn from(err: crate::jira::Error) -> Self {
+        use crate::jira::Error as J;
+        match err {
+            J::Config(m) => Self::Conflict { code: "not_configured", message: m },
+            J::NeedsReconsent(_) => Self::Conflict { code: "needs_consent", message: err.to_string() },
+            J::Invalid { .. } | J::NotFound(_) | J::Forbidden(_) | J::Unauthorized | J::Conflict(_) => {
+                Self::BadRequest(InputError::new("jira_rejected", None, err.to_string()))
+            }
+            J::TransitionUnavailable { .. } => {
+                Self::Conflict { code: "transition_unavailable", message: err.to_string() }
+            }
+            J::Database(_) => Self::Unavailable(err.into()),
+            J::RateLimited { .. } | J::Server { .. } | J::Timeout | J::Network(_) | J::Decode(_) => {
+                Self::JiraUnavailable(err.into())
+            }
+        }
     }
 }

@@ -1,8 +1,10 @@
 //! The HTTP API: a plain hyper 1.x server, a router that matches method and
 //! path segments, one file per resource, and [`ApiError`].
 
+mod connections;
 mod error;
 mod health;
+mod oauth;
 mod request;
 mod router;
 mod webhooks;
@@ -32,6 +34,8 @@ pub struct AppState {
     pub jira_base_url: Option<String>,
     pub webhook_auth: crate::webhooks::signature::WebhookAuth,
     pub ingest: crate::webhooks::ingest::IngestWriter,
+    /// Jira connections and the key that seals their credentials.
+    pub connections: crate::jira::store::ConnectionStore,
 }
 
 /// Serves until `shutdown` is cancelled, then stops accepting, lets

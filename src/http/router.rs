@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use tracing::Instrument;
 
-use super::{ApiError, AppState, health, webhooks, work_items};
+use super::{ApiError, AppState, connections, health, oauth, webhooks, work_items};
 use crate::domain::EntityKind;
 
 /// The resource a path names, with its route template.
@@ -26,6 +26,10 @@ enum Route<'p> {
     Item(EntityKind, &'p str),
     Webhooks,
     WebhookStatus(&'p str),
+    Connections,
+    Connection(&'p str),
+    OAuthAuthorize,
+    OAuthCallback,
     NotFound,
 }
 
@@ -39,6 +43,10 @@ impl Route<'_> {
             Self::Item(kind, _) => format!("/api/{}/:id", kind.collection()),
             Self::Webhooks => "/api/jira/webhooks".into(),
             Self::WebhookStatus(_) => "/api/jira/webhooks/:eventId/status".into(),
+            Self::Connections => "/api/jira/connections".into(),
+            Self::Connection(_) => "/api/jira/connections/:id".into(),
+            Self::OAuthAuthorize => "/api/jira/oauth/authorize".into(),
+            Self::OAuthCallback => "/api/jira/oauth/callback".into(),
             Self::NotFound => "unmatched".into(),
         }
     }
@@ -52,6 +60,10 @@ fn route(path: &str) -> Route<'_> {
         ["metrics"] => Route::Metrics,
         ["api", "jira", "webhooks"] => Route::Webhooks,
         ["api", "jira", "webhooks", id, "status"] => Route::WebhookStatus(id),
+        ["api", "jira", "connections"] => Route::Connections,
+        ["api", "jira", "connections", id] => Route::Connection(id),
+        ["api", "jira", "oauth", "authorize"] => Route::OAuthAuthorize,
+        ["api", "jira", "oauth", "callback"] => Route::OAuthCallback,
         ["api", collection] => EntityKind::from_collection(collection).map_or(Route::NotFound, Route::Collection),
         ["api", collection, id] => {
             EntityKind::from_collection(collection).map_or(Route::NotFound, |kind| Route::Item(kind, id))
@@ -106,6 +118,16 @@ async fn dispatch(
         (Route::Webhooks, _) => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         (Route::WebhookStatus(id), Method::GET) => webhooks::status(state, id).await,
         (Route::WebhookStatus(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        (Route::Connections, Method::GET) => connections::list(state).await,
+        (Route::Connections, Method::POST) => connections::create(state, req).await,
+        (Route::Connections, _) => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        (Route::Connection(id), Method::GET) => connections::get(state, id).await,
+        (Route::Connection(id), Method::PATCH) => connections::patch(state, id, req).await,
+        (Route::Connection(id), Method::DELETE) => connections::delete(state, id).await,
+        (Route::Connection(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
+        (Route::OAuthAuthorize, Method::GET) => oauth::authorize(state, &req).await,
+        (Route::OAuthCallback, Method::GET) => oauth::callback(state, &req).await,
+        (Route::OAuthAuthorize | Route::OAuthCallback, _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         (Route::NotFound, method) => Err(ApiError::NotFound(format!("no route for {method} {}", req.uri().path()))),
     }
 }

@@ -7,6 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use arksync::config::Secret;
 use arksync::http::AppState;
+use arksync::jira::crypto::SecretKey;
+use arksync::jira::store::ConnectionStore;
 use arksync::pg::{ClusterOptions, EmbeddedPostgres};
 use arksync::webhooks::ingest::IngestWriter;
 use arksync::webhooks::signature::WebhookAuth;
@@ -17,6 +19,11 @@ const TEMPLATE: &str = "arksync_template";
 /// The secrets the test server verifies webhooks with.
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 pub const OAUTH_SECRET: &str = "test-oauth-client-secret";
+
+/// The key tests seal Jira credentials with.
+pub fn test_secret_key() -> SecretKey {
+    SecretKey::from_bytes(&[42u8; 32]).unwrap()
+}
 
 /// The run's cluster. Its watchdog stops PostgreSQL when this process exits.
 struct Shared {
@@ -188,6 +195,7 @@ impl TestApp {
                 jwt_secret: Some(Secret::new(OAUTH_SECRET)),
             },
             ingest: IngestWriter::spawn(db.pool.clone(), 2),
+            connections: ConnectionStore::new(db.pool.clone(), Some(test_secret_key())),
         };
         tweak(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -2,10 +2,17 @@
 //! PostgreSQL (an embedded cluster per run, a fresh database per test).
 
 mod harness;
+mod jira_support;
 
 mod bad_input;
 mod embedded_cluster;
 mod formats;
+mod jira_client;
+mod jira_connections;
+mod jira_contract;
+mod jira_oauth;
+mod jira_rate_limits;
+mod jira_retries;
 mod jira_sim_deliveries;
 mod metrics;
 mod outbox;

@@ -1,0 +1,289 @@
+//! The transport of the Jira client: every request passes the connection's
+//! limiter, carries its credentials, and is retried by the policy in
+//! [`super::backoff`]. Operations ([`super::ops`]) build on [`JiraClient::call`].
+//!
+//! Logs name the method, the path template's resource and the status;
+//! never a header, never a credential.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use super::Error;
+use super::backoff::RetryPolicy;
+use super::connection::{Connection, Credentials, Flavor};
+use super::fields::FieldCache;
+use super::limiter::Limiter;
+use super::oauth::TokenManager;
+use super::store::ConnectionStore;
+use crate::config::Secret;
+
+/// Whether a request may be repeated blindly after an ambiguous failure
+/// (5xx, timeout, lost connection: it may have been applied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// GET, PUT, DELETE: applying twice equals applying once.
+    Safe,
+    /// POST that creates: the caller checks before trying again. 429 and
+    /// 401 are still retried here, since Jira did not process those.
+    NotBlindly,
+}
+
+enum Auth {
+    /// `Basic …` or `Bearer <PAT>`, fixed for the connection's life.
+    Fixed(Secret),
+    OAuth(Arc<TokenManager>),
+}
+
+/// A client for one connection. Share it (`Arc`) between the tasks that
+/// use the connection so that they share its limiter.
+pub struct JiraClient {
+    pub connection_id: i64,
+    pub flavor: Flavor,
+    api_root: String,
+    http: reqwest::Client,
+    auth: Auth,
+    limiter: Limiter,
+    pub(crate) policy: RetryPolicy,
+    timeout: Duration,
+    pub(crate) fields: FieldCache,
+}
+
+impl std::fmt::Debug for JiraClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JiraClient")
+            .field("connection_id", &self.connection_id)
+            .field("flavor", &self.flavor)
+            .field("api_root", &self.api_root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JiraClient {
+    /// A client for `conn`; OAuth connections refresh through `store`.
+    pub fn new(conn: &Connection, store: &ConnectionStore) -> Result<Self, Error> {
+        let api_root = conn.api_root().ok_or_else(|| {
+            Error::NeedsReconsent(format!("connection {} has no site yet (OAuth consent not completed)", conn.name))
+        })?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("arksync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?;
+        let auth = match &conn.credentials {
+            Credentials::Basic { email, api_token } => {
+                Auth::Fixed(Secret::new(format!("Basic {}", STANDARD.encode(format!("{email}:{api_token}")))))
+            }
+            Credentials::Pat { token } => Auth::Fixed(Secret::new(format!("Bearer {token}"))),
+            Credentials::Oauth { .. } => Auth::OAuth(Arc::new(TokenManager::new(store.clone(), conn, http.clone()))),
+        };
+        Ok(Self {
+            connection_id: conn.id,
+            flavor: conn.flavor,
+            api_root,
+            http,
+            auth,
+            limiter: Limiter::new(conn.settings.rate_per_sec, conn.settings.burst),
+            policy: RetryPolicy::default(),
+            timeout: Duration::from_secs(conn.settings.timeout_secs.max(1)),
+            fields: FieldCache::default(),
+        })
+    }
+
+    /// Replaces the retry policy (tests shorten the backoff).
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// `{root}/rest/api/{2|3}/{rest}`.
+    fn url(&self, rest: &str) -> String {
+        format!("{}/rest/api/{}/{rest}", self.api_root, self.flavor.api_version())
+    }
+
+    async fn authorization(&self) -> Result<Secret, Error> {
+        match &self.auth {
+            Auth::Fixed(h) => Ok(h.clone()),
+            Auth::OAuth(m) => Ok(Secret::new(format!("Bearer {}", m.access_token().await?.expose()))),
+        }
+    }
+
+    /// Sends one logical request, retrying as the policy allows. Returns
+    /// the JSON body (`Null` when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        rest: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        repeat: Repeat,
+    ) -> Result<Value, Error> {
+        let (mut rate_tries, mut server_tries, mut net_tries) = (0, 0, 0);
+        let mut refreshed = false;
+        loop {
+            self.limiter.acquire().await;
+            let authorization = self.authorization().await?;
+            let err = match self.send_once(method.clone(), rest, query, body, &authorization).await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let tries = match &err {
+                Error::Unauthorized => match &self.auth {
+                    Auth::OAuth(m) if !refreshed => {
+                        refreshed = true;
+                        let stale = authorization.expose().trim_start_matches("Bearer ").to_string();
+                        m.refresh(Some(&Secret::new(stale))).await?;
+                        continue;
+                    }
+                    _ => return Err(err),
+                },
+                Error::RateLimited { .. } => &mut rate_tries,
+                _ if repeat == Repeat::NotBlindly => return Err(err),
+                Error::Server { .. } => &mut server_tries,
+                Error::Timeout | Error::Network(_) => &mut net_tries,
+                _ => return Err(err),
+            };
+            *tries += 1;
+            if !self.policy.allows_retry(&err, *tries) {
+                return Err(err);
+            }
+            match &err {
+                Error::RateLimited { retry_after } => {
+                    let wait = retry_after.unwrap_or_else(|| self.policy.backoff(*tries));
+                    tracing::debug!(wait_ms = wait.as_millis() as u64, "Jira rate limited us; pausing the connection");
+                    self.limiter.pause_for(wait);
+                }
+                _ => {
+                    let wait = self.policy.backoff(*tries);
+                    tracing::debug!(error = %err, wait_ms = wait.as_millis() as u64, "retrying a Jira request");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        rest: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        authorization: &Secret,
+    ) -> Result<Value, Error> {
+        let mut auth = HeaderValue::from_str(authorization.expose())
+            .map_err(|_| Error::Config("credentials contain characters not allowed in a header".into()))?;
+        auth.set_sensitive(true);
+        let mut rb = self
+            .http
+            .request(method.clone(), self.url(rest))
+            .header(AUTHORIZATION, auth)
+            .header(ACCEPT, "application/json")
+            .timeout(self.timeout);
+        if !query.is_empty() {
+            rb = rb.query(query);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let resp = rb.send().await.map_err(transport_error)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(transport_error)?;
+        tracing::debug!(%method, resource = rest.split('/').next().unwrap_or(""), status = status.as_u16(), "Jira call");
+        if status.is_success() {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("{method} {rest}: {e}")));
+        }
+        Err(error_from(status, &headers, &bytes))
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() { Error::Timeout } else { Error::Network(e.without_url().to_string()) }
+}
+
+/// How long Jira asked us to wait: `Retry-After` in seconds (Jira sends
+/// seconds, not an HTTP date), else the time until `X-RateLimit-Reset`,
+/// which Jira sends as an ISO-8601 time (NOTES.md item 10), not epoch
+/// seconds as the spec's Appendix B assumes.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(secs) = header("retry-after").and_then(|v| v.parse::<f64>().ok()) {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let reset = chrono::DateTime::parse_from_rfc3339(header("x-ratelimit-reset")?).ok()?;
+    (reset.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
+}
+
+/// Jira's ErrorCollection (`errorMessages`, `errors`) as one message plus
+/// the per-field complaints.
+fn messages(body: &[u8]) -> (String, std::collections::BTreeMap<String, String>) {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    let mut parts: Vec<String> =
+        v["errorMessages"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_owned)).collect();
+    let fields: std::collections::BTreeMap<String, String> = v["errors"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, m)| (k.clone(), m.as_str().map_or_else(|| m.to_string(), str::to_owned)))
+        .collect();
+    parts.extend(fields.iter().map(|(k, m)| format!("{k}: {m}")));
+    (parts.join("; "), fields)
+}
+
+/// The typed error for a non-2xx answer.
+pub fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+    let (message, fields) = messages(body);
+    let message = if message.is_empty() { status.canonical_reason().unwrap_or("").to_string() } else { message };
+    let wait = retry_after(headers);
+    match status.as_u16() {
+        429 => Error::RateLimited { retry_after: wait },
+        503 if wait.is_some() => Error::RateLimited { retry_after: wait },
+        s @ 500..=599 => Error::Server { status: s, message },
+        401 => Error::Unauthorized,
+        403 => Error::Forbidden(message),
+        404 => Error::NotFound(message),
+        409 => Error::Conflict(message),
+        s => Error::Invalid { status: s, message, fields },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(status: u16, headers: &[(&'static str, &'static str)], body: &str) -> Error {
+        let mut h = HeaderMap::new();
+        for (k, v) in headers {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        error_from(StatusCode::from_u16(status).unwrap(), &h, body.as_bytes())
+    }
+
+    #[test]
+    fn statuses_become_the_error_kinds_the_queue_branches_on() {
+        let e = err(429, &[("retry-after", "3")], "");
+        assert!(matches!(e, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(3)));
+        assert!(matches!(err(503, &[("retry-after", "1")], ""), Error::RateLimited { .. }));
+        assert!(matches!(err(503, &[], ""), Error::Server { status: 503, .. }));
+        let reset = (chrono::Utc::now() + chrono::Duration::seconds(30)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", HeaderValue::from_str(&reset).unwrap());
+        let Error::RateLimited { retry_after: Some(wait) } = error_from(StatusCode::TOO_MANY_REQUESTS, &h, b"") else {
+            panic!("no wait from X-RateLimit-Reset")
+        };
+        assert!(wait > Duration::from_secs(28) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(matches!(err(401, &[], ""), Error::Unauthorized));
+        assert!(matches!(err(404, &[], ""), Error::NotFound(_)));
+        let invalid = err(400, &[], r#"{"errorMessages":["Bad"],"errors":{"summary":"Field is required"}}"#);
+        let Error::Invalid { status: 400, message, fields } = invalid else { panic!("not Invalid") };
+        assert_eq!(message, "Bad; summary: Field is required");
+        assert_eq!(fields["summary"], "Field is required");
+    }
+}
