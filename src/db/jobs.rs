@@ -76,7 +76,9 @@ pub async fn insert_many(
 
 /// Claims up to `limit` runnable jobs of the given kinds for `worker`, in
 /// priority then run-at order, and leases them for `lease`. One statement:
-/// the claim is committed before any work starts.
+/// the claim is committed before any work starts. A job whose unique key
+/// has a running twin waits for it: at most one job per key runs at a time
+/// (one push per work item), whatever the number of workers.
 pub async fn claim(
     client: &impl GenericClient,
     kinds: &[String],
@@ -89,6 +91,8 @@ pub async fn claim(
             "WITH next AS MATERIALIZED ( \
                  SELECT id FROM jobs \
                  WHERE state = 'available' AND run_at <= now() AND kind = ANY($1) \
+                   AND (unique_key IS NULL OR NOT EXISTS ( \
+                       SELECT 1 FROM jobs r WHERE r.unique_key = jobs.unique_key AND r.state = 'running')) \
                  ORDER BY priority, run_at, id \
                  LIMIT $2 FOR UPDATE SKIP LOCKED) \
              UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, attempted_at = now(), \
@@ -131,7 +135,8 @@ pub async fn complete_many(
 
 /// Records a failed attempt: the job runs again at `retry_at`, or is
 /// discarded (kept, with its errors) when `discard` is set or it has used
-/// its last attempt. Returns the new state, or `None` if the claim was no
+/// its last attempt. A job whose unique key already has a waiting twin is
+/// cancelled instead: the twin does the same work on newer data. Returns the new state, or `None` if the claim was no
 /// longer ours.
 pub async fn fail(
     client: &impl GenericClient,
@@ -144,8 +149,9 @@ pub async fn fail(
     let row = client
         .query_opt(
             "UPDATE jobs SET \
-                 state = CASE WHEN $5 OR attempt >= max_attempts THEN 'discarded' ELSE 'available' END, \
-                 finalized_at = CASE WHEN $5 OR attempt >= max_attempts THEN now() END, \
+                 state = CASE WHEN $5 OR attempt >= max_attempts THEN 'discarded' \
+                              WHEN (unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = jobs.unique_key AND w.state = 'available')) THEN 'cancelled' ELSE 'available' END, \
+                 finalized_at = CASE WHEN $5 OR attempt >= max_attempts OR (unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = jobs.unique_key AND w.state = 'available')) THEN now() END, \
                  run_at = CASE WHEN $5 OR attempt >= max_attempts THEN run_at ELSE $4 END, \
                  errors = errors || jsonb_build_array(jsonb_build_object('at', now(), 'attempt', attempt, 'error', $3::text)), \
                  lease_expires_at = NULL, locked_by = NULL \
@@ -184,8 +190,9 @@ pub async fn release_many(
 ) -> Result<u64, tokio_postgres::Error> {
     client
         .execute(
-            "UPDATE jobs j SET state = 'available', attempt = j.attempt - 1, lease_expires_at = NULL, \
-                 locked_by = NULL, run_at = now() \
+            "UPDATE jobs j SET attempt = j.attempt - 1, lease_expires_at = NULL, locked_by = NULL, run_at = now(), \
+                 state = CASE WHEN (j.unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = j.unique_key AND w.state = 'available')) THEN 'cancelled' ELSE 'available' END, \
+                 finalized_at = CASE WHEN (j.unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = j.unique_key AND w.state = 'available')) THEN now() END \
              FROM unnest($1::bigint[], $2::int[]) AS r(id, attempt) \
              WHERE j.id = r.id AND j.attempt = r.attempt AND j.state = 'running'",
             &[&ids, &attempts],
@@ -194,13 +201,15 @@ pub async fn release_many(
 }
 
 /// Makes jobs whose lease ran out runnable again (their worker died), or
-/// discards them when that was their last attempt. Returns how many.
+/// discards them when that was their last attempt (or cancels them in
+/// favour of a waiting twin). Returns how many.
 pub async fn rescue_expired(client: &impl GenericClient) -> Result<u64, tokio_postgres::Error> {
     client
         .execute(
             "UPDATE jobs SET \
-                 state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END, \
-                 finalized_at = CASE WHEN attempt >= max_attempts THEN now() END, \
+                 state = CASE WHEN attempt >= max_attempts THEN 'discarded' \
+                              WHEN (unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = jobs.unique_key AND w.state = 'available')) THEN 'cancelled' ELSE 'available' END, \
+                 finalized_at = CASE WHEN attempt >= max_attempts OR (unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = jobs.unique_key AND w.state = 'available')) THEN now() END, \
                  errors = errors || jsonb_build_array(jsonb_build_object('at', now(), 'attempt', attempt, \
                      'error', 'lease expired: the worker ' || coalesce(locked_by, '?') || ' stopped answering')), \
                  lease_expires_at = NULL, locked_by = NULL, run_at = now() \
@@ -231,12 +240,15 @@ pub async fn prune(
 }
 
 /// Puts a discarded (or cancelled) job back in the queue with fresh
-/// attempts; its error history is kept. False when it was not discarded.
+/// attempts; its error history is kept. False when it was not discarded,
+/// or a waiting twin already does its work.
 pub async fn requeue(client: &impl GenericClient, id: i64) -> Result<bool, tokio_postgres::Error> {
     let n = client
         .execute(
             "UPDATE jobs SET state = 'available', attempt = 0, run_at = now(), finalized_at = NULL \
-             WHERE id = $1 AND state IN ('discarded', 'cancelled')",
+             WHERE id = $1 AND state IN ('discarded', 'cancelled') \
+               AND NOT (unique_key IS NOT NULL AND EXISTS ( \
+                   SELECT 1 FROM jobs w WHERE w.unique_key = jobs.unique_key AND w.state = 'available'))",
             &[&id],
         )
         .await?;

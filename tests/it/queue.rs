@@ -356,3 +356,23 @@ async fn the_worker_prunes_completed_jobs_past_their_retention_and_keeps_dead_le
     handle.await.unwrap();
     assert_eq!(count(&db, "discarded").await, 1, "the dead letter is kept for its own, longer retention");
 }
+
+#[tokio::test]
+async fn a_job_waits_while_its_unique_twin_runs_and_failures_coalesce_into_the_waiting_twin() {
+    let db = TestDb::new().await;
+    let client = db.pool.get().await.unwrap();
+    let kinds = ["push".to_owned()];
+    let job = NewJob { unique_key: Some("push:US-K7V595F".into()), ..NewJob::new("push", json!({})) };
+    let first = jobs::insert(&**client, &job).await.unwrap().unwrap();
+    let running = jobs::claim(&**client, &kinds, 10, Duration::from_secs(30), "a").await.unwrap();
+    assert_eq!(running.len(), 1);
+    let second = jobs::insert(&**client, &job).await.unwrap().unwrap();
+    let other = jobs::insert(&**client, &NewJob::new("push", json!({}))).await.unwrap().unwrap();
+    let claimed = jobs::claim(&**client, &kinds, 10, Duration::from_secs(30), "b").await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![other], "the twin waits; others run");
+    // The running one fails: the waiting twin already covers it.
+    let state = jobs::fail(&**client, first, 1, "boom", chrono::Utc::now(), false).await.unwrap();
+    assert_eq!(state.as_deref(), Some("cancelled"));
+    let claimed = jobs::claim(&**client, &kinds, 10, Duration::from_secs(30), "c").await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![second]);
+}
