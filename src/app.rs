@@ -94,7 +94,10 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
 
 /// The worker with every job kind arksync knows.
 fn worker(config: &Config, database: &Database) -> Worker {
-    let registry = crate::webhooks::process::register(Registry::new());
+    let store = ConnectionStore::new(database.pool.clone(), config.secret_key.clone());
+    let engine = crate::sync::Engine::new(database.pool.clone(), store);
+    let registry = crate::webhooks::process::register(Registry::new(), Some(engine.clone()));
+    let registry = crate::sync::outbound::register(registry, engine);
     let worker_config = WorkerConfig {
         concurrency: config.workers.max(1),
         completed_retention: std::time::Duration::from_secs(config.completed_job_retention_secs),

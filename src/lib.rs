@@ -15,6 +15,7 @@
 //! - [`http`]: the API server, router and handlers.
 //! - [`pg`]: the embedded PostgreSQL cluster.
 //! - [`queue`]: the job queue's workers, NOTIFY listener and batched completion.
+//! - [`sync`]: the sync rules: field maps, loop prevention, conflicts, outbound, inbound.
 //! - [`webhooks`]: verifying, storing (group commit) and processing Jira deliveries.
 //! - [`jira`]: the Jira client (connections with sealed credentials, OAuth,
 //!   rate limits, retries, issue operations) and the shapes and formats Jira speaks.
@@ -34,5 +35,6 @@ pub mod jira_sim;
 pub mod metrics;
 pub mod pg;
 pub mod queue;
+pub mod sync;
 pub mod telemetry;
 pub mod webhooks;

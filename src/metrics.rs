@@ -46,6 +46,10 @@ pub const CONNECTIONS_NEEDING_CONSENT: &str = "jira_connections_needing_consent"
 /// Latency buckets (seconds) for request and job durations: 1 ms to 30 s.
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
+/// Sync lag buckets (seconds): 10 ms to 30 min, so that the alert's 60 s
+/// threshold and the spec's 5 s target fall inside the range.
+const LAG_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 static SEEN_QUEUE_SERIES: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
 
@@ -53,6 +57,8 @@ static SEEN_QUEUE_SERIES: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSe
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(SYNC_LAG.into()), LAG_BUCKETS)
+            .expect("buckets are not empty")
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
             .expect("buckets are not empty")
             .build_recorder();
@@ -204,4 +210,31 @@ async fn refresh_database_gauges(pool: &deadpool_postgres::Pool) -> anyhow::Resu
     let needing = crate::db::connections::count_needing_consent(&**client).await?;
     gauge!(CONNECTIONS_NEEDING_CONSENT).set(needing as f64);
     Ok(())
+}
+
+/// A sync operation done: `direction` is `to_jira` or `from_jira`,
+/// `operation` create/update/delete/link, `result` success/failed/ignored.
+pub fn sync_done(
+    direction: &'static str,
+    operation: &'static str,
+    result: &'static str,
+    elapsed: Duration,
+    lag: Option<Duration>,
+) {
+    counter!(SYNC_TOTAL, "direction" => direction, "operation" => operation, "result" => result).increment(1);
+    histogram!(SYNC_DURATION, "direction" => direction, "operation" => operation).record(elapsed.as_secs_f64());
+    if let Some(lag) = lag {
+        histogram!(SYNC_LAG, "direction" => direction).record(lag.as_secs_f64());
+    }
+}
+
+/// A sync operation failed with an error of `class`.
+pub fn sync_failed(direction: &'static str, operation: &'static str, class: &'static str, elapsed: Duration) {
+    counter!(SYNC_TOTAL, "direction" => direction, "operation" => operation, "result" => "failed").increment(1);
+    counter!(SYNC_ERRORS, "direction" => direction, "error_class" => class).increment(1);
+    histogram!(SYNC_DURATION, "direction" => direction, "operation" => operation).record(elapsed.as_secs_f64());
+}
+
+pub fn sync_conflict(resolution: &'static str) {
+    counter!(SYNC_CONFLICTS, "resolution" => resolution).increment(1);
 }

@@ -5,6 +5,7 @@ pub mod connections;
 pub mod jobs;
 pub mod raw_json;
 pub mod stats;
+pub mod sync;
 pub mod webhook_events;
 pub mod work_items;
 

@@ -122,3 +122,9 @@ pub async fn finish(
         .await
         .map(drop)
 }
+
+/// Notes why processing failed this time; the delivery stays `pending`
+/// and its job retries.
+pub async fn note_error(client: &impl GenericClient, id: Uuid, error: &str) -> Result<(), tokio_postgres::Error> {
+    client.execute("UPDATE jira_webhook_events SET processing_error = $2 WHERE id = $1", &[&id, &error]).await.map(drop)
+}

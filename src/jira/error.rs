@@ -70,6 +70,27 @@ fn describe_wait(wait: Option<Duration>) -> String {
 
 impl Error {
     /// Whether trying the same request again can succeed on its own.
+    /// A short, bounded name of the error's kind, for metrics labels and
+    /// the sync log's `error_code`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Server { .. } => "server_error",
+            Self::Timeout => "timeout",
+            Self::Network(_) => "network",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Invalid { .. } => "invalid",
+            Self::Conflict(_) => "conflict",
+            Self::TransitionUnavailable { .. } => "transition_unavailable",
+            Self::NeedsReconsent(_) => "needs_consent",
+            Self::Config(_) => "config",
+            Self::Decode(_) => "decode",
+            Self::Database(_) => "database",
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,

@@ -26,8 +26,9 @@ pub struct WebhookPayload {
 pub struct JiraUser {
     /// Cloud's id of a person.
     pub account_id: Option<String>,
-    /// Data Center's user name.
+    /// Data Center's user name and key.
     pub name: Option<String>,
+    pub key: Option<String>,
     pub display_name: Option<String>,
     pub email_address: Option<String>,
 }
@@ -81,6 +82,14 @@ impl EventKind {
             "jira:issue_deleted" => Self::IssueDeleted,
             other => Self::Other(other.to_owned()),
         }
+    }
+}
+
+impl JiraUser {
+    /// The id that `/myself` reports for the same account: Cloud's
+    /// accountId, Data Center's key (or name).
+    pub fn id(&self) -> Option<&str> {
+        self.account_id.as_deref().or(self.key.as_deref()).or(self.name.as_deref())
     }
 }
 

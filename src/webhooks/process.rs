@@ -1,7 +1,7 @@
 //! The `process_webhook` job: reads a stored delivery, parses it into typed
-//! values, and records what became of it. Issue events are the sync
-//! engine's to act on; everything else Jira sends (comments, links,
-//! worklogs…) is kept and marked `ignored`.
+//! values, hands issue events to the sync engine, and records what became
+//! of it: `processed`, `ignored` (with the reason: our own echo, stale,
+//! nothing changed, a comment…) or `failed` (with the error).
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -9,53 +9,81 @@ use uuid::Uuid;
 use crate::db::webhook_events;
 use crate::jira::webhook::{EventKind, WebhookPayload};
 use crate::queue::{JobContext, JobError, Registry};
+use crate::sync::Engine;
+use crate::sync::inbound::{self, Applied, Incoming};
 
-/// Adds the webhook job to `registry`.
-pub fn register(registry: Registry) -> Registry {
-    registry.register(webhook_events::PROCESS_JOB, run)
+/// Adds the webhook job to `registry`. Without an engine (no Jira
+/// connection in this process), issue events are parsed and marked
+/// processed, but nothing is synced.
+pub fn register(registry: Registry, engine: Option<Engine>) -> Registry {
+    registry.register(webhook_events::PROCESS_JOB, move |ctx| {
+        let engine = engine.clone();
+        async move { run(engine.as_ref(), ctx).await }
+    })
 }
 
-async fn run(ctx: JobContext) -> Result<(), JobError> {
+fn retry(e: impl Into<anyhow::Error>) -> JobError {
+    JobError::Retry(e.into())
+}
+
+async fn run(engine: Option<&Engine>, ctx: JobContext) -> Result<(), JobError> {
     let event_id = event_id(&ctx.job.payload)?;
-    let client = ctx.pool.get().await.map_err(|e| JobError::Retry(e.into()))?;
-    let retry = |e: tokio_postgres::Error| JobError::Retry(e.into());
+    let client = ctx.pool.get().await.map_err(retry)?;
     let Some(raw) = webhook_events::payload(&**client, event_id).await.map_err(retry)? else {
         return Err(JobError::Discard(anyhow::anyhow!("webhook event {event_id} no longer exists")));
     };
+    drop(client);
     let started = std::time::Instant::now();
-    let (status, error) = match classify(&raw) {
-        Ok(Handling::Process) => ("processed", None),
-        Ok(Handling::Ignore) => ("ignored", None),
-        Err(e) => ("failed", Some(e)),
+    let event = raw.get("webhookEvent").and_then(Value::as_str).unwrap_or("other").to_owned();
+    let outcome = handle(engine, &raw).await;
+    let last_attempt = ctx.job.attempt >= ctx.job.max_attempts;
+    let (status, note, result) = match outcome {
+        Ok(Applied::Changed(_) | Applied::Unlinked) => ("processed", None, Ok(())),
+        Ok(Applied::Ignored(why)) => ("ignored", Some(why), Ok(())),
+        Err(e @ JobError::Discard(_)) => ("failed", Some(e.to_string()), Err(e)),
+        Err(e) if last_attempt => ("failed", Some(e.to_string()), Err(e)),
+        Err(e) => ("pending", Some(e.to_string()), Err(e)),
     };
-    webhook_events::finish(&**client, event_id, status, error.as_deref()).await.map_err(retry)?;
-    let event = raw.get("webhookEvent").and_then(Value::as_str).unwrap_or("other");
-    crate::metrics::webhook_processed(event, status, started.elapsed());
-    match error {
-        // Parsing again cannot succeed: keep the job as discarded.
-        Some(e) => Err(JobError::Discard(anyhow::anyhow!(e))),
-        None => Ok(()),
+    let client = ctx.pool.get().await.map_err(retry)?;
+    if status == "pending" {
+        webhook_events::note_error(&**client, event_id, note.as_deref().unwrap_or_default()).await.map_err(retry)?;
+    } else {
+        webhook_events::finish(&**client, event_id, status, note.as_deref()).await.map_err(retry)?;
+        crate::metrics::webhook_processed(&event, status_label(status), started.elapsed());
+    }
+    result
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "processed" => "processed",
+        "ignored" => "ignored",
+        _ => "failed",
     }
 }
 
-enum Handling {
-    Process,
-    Ignore,
-}
-
-/// Parses the delivery and decides whether the sync has anything to do.
-fn classify(raw: &Value) -> Result<Handling, String> {
-    let payload: WebhookPayload =
-        serde_json::from_value(raw.clone()).map_err(|e| format!("the delivery does not parse: {e}"))?;
-    match payload.kind() {
-        EventKind::IssueCreated | EventKind::IssueUpdated | EventKind::IssueDeleted => {
-            if payload.issue.is_none() {
-                return Err(format!("a `{}` delivery without an issue", payload.webhook_event));
-            }
-            Ok(Handling::Process)
-        }
-        EventKind::Other(_) => Ok(Handling::Ignore),
+/// Parses the delivery and syncs what it says.
+async fn handle(engine: Option<&Engine>, raw: &Value) -> Result<Applied, JobError> {
+    let payload: WebhookPayload = serde_json::from_value(raw.clone())
+        .map_err(|e| JobError::Discard(anyhow::anyhow!("the delivery does not parse: {e}")))?;
+    let kind = payload.kind();
+    if let EventKind::Other(name) = &kind {
+        return Ok(Applied::Ignored(format!("`{name}` events are not synced")));
     }
+    let Some(issue) = raw.get("issue").filter(|_| payload.issue.is_some()) else {
+        return Err(JobError::Discard(anyhow::anyhow!("a `{}` delivery without an issue", payload.webhook_event)));
+    };
+    let Some(engine) = engine else {
+        return Ok(Applied::Changed(Vec::new()));
+    };
+    let incoming = Incoming {
+        event: kind,
+        issue,
+        actor_account_id: payload.user.as_ref().and_then(|u| u.id()),
+        changelog: payload.changelog.as_ref(),
+        source: "webhook",
+    };
+    inbound::apply(engine, &incoming).await
 }
 
 fn event_id(payload: &Value) -> Result<Uuid, JobError> {

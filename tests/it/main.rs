@@ -19,5 +19,6 @@ mod outbox;
 mod queue;
 mod runbook;
 mod schema;
+mod sync_e2e;
 mod webhooks;
 mod work_items_api;

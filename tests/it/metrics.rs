@@ -40,7 +40,7 @@ async fn metrics_show_http_webhook_and_queue_work() {
     assert!(sample(&before, "jira_queue_size", &["state=\"available\"", "kind=\"process_webhook\""]).unwrap() >= 1.0);
 
     let token = CancellationToken::new();
-    let registry = arksync::webhooks::process::register(Registry::new());
+    let registry = arksync::webhooks::process::register(Registry::new(), None);
     let config = WorkerConfig { poll_interval: Duration::from_millis(50), ..WorkerConfig::default() };
     let worker =
         tokio::spawn(Worker::new(app.db.pool.clone(), app.db.pg_config(), registry, config).run(token.clone()));

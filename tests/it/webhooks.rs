@@ -163,7 +163,7 @@ async fn the_worker_marks_issue_events_processed_and_comments_ignored() {
     let (_, comment) = deliver(&app, &fixture("comment_created.json"), Some("b")).await;
     let (_, broken) = deliver(&app, br#"{"webhookEvent":"jira:issue_updated","issue":{"key":"P-1"}}"#, Some("c")).await;
     let token = CancellationToken::new();
-    let registry = arksync::webhooks::process::register(Registry::new());
+    let registry = arksync::webhooks::process::register(Registry::new(), None);
     let config = WorkerConfig { poll_interval: Duration::from_millis(50), ..WorkerConfig::default() };
     let worker =
         tokio::spawn(Worker::new(app.db.pool.clone(), app.db.pg_config(), registry, config).run(token.clone()));

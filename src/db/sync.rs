@@ -1,0 +1,287 @@
+//! SQL of the sync engine: mappings, the sync bookkeeping of work items,
+//! the sync log, project settings and conflicts.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tokio_postgres::{GenericClient, Row};
+use uuid::Uuid;
+
+use crate::domain::EntityKind;
+
+/// A live link between a work item and a Jira issue.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub id: Uuid,
+    pub arkhitekton_id: String,
+    pub kind: EntityKind,
+    pub jira_issue_key: String,
+    pub jira_issue_id: String,
+    pub jira_project_key: String,
+    /// `updated` of the newest Jira version applied or pushed.
+    pub jira_updated_at: Option<DateTime<Utc>>,
+}
+
+const MAPPING_COLUMNS: &str =
+    "id, arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, jira_project_key, jira_updated_at";
+
+fn mapping(row: &Row) -> Mapping {
+    let type_name: String = row.get(2);
+    Mapping {
+        id: row.get(0),
+        arkhitekton_id: row.get(1),
+        kind: EntityKind::ALL.into_iter().find(|k| k.type_name() == type_name).unwrap_or(EntityKind::UserStory),
+        jira_issue_key: row.get(3),
+        jira_issue_id: row.get(4),
+        jira_project_key: row.get(5),
+        jira_updated_at: row.get(6),
+    }
+}
+
+pub async fn mapping_by_issue_id(
+    client: &impl GenericClient,
+    issue_id: &str,
+) -> Result<Option<Mapping>, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE jira_issue_id = $1 AND sync_status <> 'unlinked'"
+    );
+    Ok(client.query_opt(&sql, &[&issue_id]).await?.as_ref().map(mapping))
+}
+
+pub async fn mapping_by_entity(
+    client: &impl GenericClient,
+    ark_id: &str,
+) -> Result<Option<Mapping>, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE arkhitekton_id = $1 AND sync_status <> 'unlinked'"
+    );
+    Ok(client.query_opt(&sql, &[&ark_id]).await?.as_ref().map(mapping))
+}
+
+/// Links an item to an issue, or returns the link it already has (a
+/// concurrent create of the same link is answered, not duplicated).
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_mapping(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    ark_id: &str,
+    issue_key: &str,
+    issue_id: &str,
+    issue_type: &str,
+    project_key: &str,
+    direction: &str,
+) -> Result<Mapping, tokio_postgres::Error> {
+    let sql = format!(
+        "INSERT INTO jira_integration_mappings (arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, \
+             jira_issue_type, jira_project_key, sync_direction) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (arkhitekton_id) WHERE sync_status <> 'unlinked' DO NOTHING RETURNING {MAPPING_COLUMNS}"
+    );
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] =
+        [&ark_id, &kind.type_name(), &issue_key, &issue_id, &issue_type, &project_key, &direction];
+    match client.query_opt(&sql, &params).await? {
+        Some(row) => Ok(mapping(&row)),
+        None => Ok(mapping_by_entity(client, ark_id).await?.expect("the conflicting mapping exists")),
+    }
+}
+
+/// Records that the mapping has seen Jira's version `jira_updated` (never
+/// moving backwards) and was synced now.
+pub async fn mark_mapping_synced(
+    client: &impl GenericClient,
+    id: Uuid,
+    jira_updated: Option<DateTime<Utc>>,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "UPDATE jira_integration_mappings SET last_synced_at = now(), sync_status = 'active', \
+                 jira_updated_at = greatest(jira_updated_at, $2) WHERE id = $1",
+            &[&id, &jira_updated],
+        )
+        .await
+        .map(drop)
+}
+
+pub async fn unlink_mapping(client: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute("UPDATE jira_integration_mappings SET sync_status = 'unlinked' WHERE id = $1", &[&id])
+        .await
+        .map(drop)
+}
+
+/// The sync bookkeeping of an item: (updated_at, last_synced_at,
+/// sync_status), or `None` when the item does not exist.
+pub async fn sync_state(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+) -> Result<Option<(DateTime<Utc>, Option<DateTime<Utc>>, Option<String>)>, tokio_postgres::Error> {
+    let sql = format!("SELECT updated_at, last_synced_at, sync_status FROM {} WHERE id = $1", kind.table());
+    Ok(client.query_opt(&sql, &[&id]).await?.map(|r| (r.get(0), r.get(1), r.get(2))))
+}
+
+/// Stores the issue an item is linked to (bookkeeping: no push follows).
+pub async fn set_issue(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+    issue_key: &str,
+    issue_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = format!(
+        "UPDATE {} SET jira_issue_key = $2, jira_issue_id = $3, sync_to_jira = true WHERE id = $1",
+        kind.table()
+    );
+    client.execute(&sql, &[&id, &issue_key, &issue_id]).await.map(drop)
+}
+
+/// After the version edited at `version` reached Jira (or came from it):
+/// that version is synced; the item is `synced` unless a newer edit is
+/// already waiting for its own push.
+pub async fn mark_synced(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+    version: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = format!(
+        "UPDATE {} SET last_synced_at = greatest(last_synced_at, $2), sync_error = NULL, \
+             sync_status = CASE WHEN updated_at <= $2 THEN 'synced' ELSE sync_status END WHERE id = $1",
+        kind.table()
+    );
+    client.execute(&sql, &[&id, &version]).await.map(drop)
+}
+
+/// After Jira's version was applied to an item with no unsynced edits of
+/// its own: the item equals its issue again.
+pub async fn mark_synced_inbound(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = format!(
+        "UPDATE {} SET last_synced_at = updated_at, sync_status = 'synced', sync_error = NULL \
+         WHERE id = $1 AND (sync_status IS NULL OR sync_status = 'synced')",
+        kind.table()
+    );
+    client.execute(&sql, &[&id]).await.map(drop)
+}
+
+pub async fn mark_error(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+    message: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = format!("UPDATE {} SET sync_status = 'error', sync_error = $2 WHERE id = $1", kind.table());
+    client.execute(&sql, &[&id, &message]).await.map(drop)
+}
+
+/// The issue is gone from Jira: keep the item, stop syncing it.
+pub async fn mark_disabled(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = format!(
+        "UPDATE {} SET sync_status = 'disabled', sync_error = 'the Jira issue was deleted' WHERE id = $1",
+        kind.table()
+    );
+    client.execute(&sql, &[&id]).await.map(drop)
+}
+
+/// One row of the audit trail.
+#[derive(Debug, Clone)]
+pub struct SyncLog<'a> {
+    pub mapping_id: Option<Uuid>,
+    pub arkhitekton_id: Option<&'a str>,
+    pub jira_issue_key: Option<&'a str>,
+    pub direction: &'static str,
+    pub sync_type: &'static str,
+    pub source: &'static str,
+    pub request: Option<Value>,
+    pub response: Option<Value>,
+    pub status: &'static str,
+    pub error_message: Option<String>,
+    pub error_code: Option<String>,
+    pub duration_ms: i32,
+    pub retry_count: i32,
+}
+
+pub async fn insert_log(client: &impl GenericClient, log: &SyncLog<'_>) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO jira_sync_logs (mapping_id, arkhitekton_id, jira_issue_key, sync_direction, sync_type, \
+                 sync_source, request_payload, response_payload, status, error_message, error_code, duration_ms, \
+                 retry_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            &[
+                &log.mapping_id,
+                &log.arkhitekton_id,
+                &log.jira_issue_key,
+                &log.direction,
+                &log.sync_type,
+                &log.source,
+                &log.request,
+                &log.response,
+                &log.status,
+                &log.error_message,
+                &log.error_code,
+                &log.duration_ms,
+                &log.retry_count,
+            ],
+        )
+        .await
+        .map(drop)
+}
+
+/// A project's map overrides (JSON) and import setting; defaults when the
+/// project has no row.
+pub async fn project_settings(
+    client: &impl GenericClient,
+    project_key: &str,
+) -> Result<(Value, bool), tokio_postgres::Error> {
+    let row = client
+        .query_opt("SELECT maps, import_unmapped FROM jira_project_settings WHERE project_key = $1", &[&project_key])
+        .await?;
+    Ok(row.map_or((serde_json::json!({}), false), |r| (r.get(0), r.get(1))))
+}
+
+/// A concurrent edit and how it was resolved.
+#[derive(Debug, Clone)]
+pub struct NewConflict<'a> {
+    pub kind: EntityKind,
+    pub arkhitekton_id: &'a str,
+    pub jira_issue_key: &'a str,
+    pub arkhitekton_version: Value,
+    pub jira_version: Value,
+    pub applied: Value,
+    pub resolution: &'static str,
+    pub arkhitekton_updated_at: DateTime<Utc>,
+    pub jira_updated_at: DateTime<Utc>,
+}
+
+pub async fn insert_conflict(client: &impl GenericClient, c: &NewConflict<'_>) -> Result<Uuid, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "INSERT INTO sync_conflicts (arkhitekton_id, arkhitekton_type, jira_issue_key, arkhitekton_version, \
+                 jira_version, applied, resolution, arkhitekton_updated_at, jira_updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            &[
+                &c.arkhitekton_id,
+                &c.kind.type_name(),
+                &c.jira_issue_key,
+                &c.arkhitekton_version,
+                &c.jira_version,
+                &c.applied,
+                &c.resolution,
+                &c.arkhitekton_updated_at,
+                &c.jira_updated_at,
+            ],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Sets this transaction's change source (`SET LOCAL`): the outbox
+/// triggers read it, and `jira` makes a push impossible.
+pub async fn set_change_source(client: &impl GenericClient, source: &str) -> Result<(), tokio_postgres::Error> {
+    client.execute("SELECT set_config('arksync.sync_source', $1, true)", &[&source]).await.map(drop)
+}

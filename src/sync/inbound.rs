@@ -1,0 +1,284 @@
+//! Jira → ARKHITEKTON for one issue, from a webhook delivery or a
+//! reconciliation pass.
+//!
+//! Loop prevention, in the spec's layers: (1) a change made by our own
+//! integration account, or one setting the Sync Source marker, is our echo;
+//! (2) deliveries are idempotent (the inbox's unique key); (3) a Jira
+//! version not newer than the last one applied is stale (Jira reorders and
+//! redelivers); (4) values equal to what the item holds are no change and
+//! write nothing. What is written carries `sync_source = 'jira'`, which the
+//! outbox triggers never push back.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::conflicts::{self, Resolution};
+use super::mapping::{differences, item_patch};
+use super::maps::{MapOverrides, ProjectMaps};
+use super::{Engine, Side};
+use crate::db::sync::{self as sql, Mapping, NewConflict, SyncLog};
+use crate::db::work_items;
+use crate::domain::input::{self, Mode, SyncIntent};
+use crate::jira::fields::names;
+use crate::jira::webhook::{Changelog, EventKind, parse_jira_time};
+use crate::queue::JobError;
+
+/// One issue as Jira reported it.
+pub struct Incoming<'a> {
+    pub event: EventKind,
+    /// `{id, key, fields}`, in REST v2 (webhook) or v3 (search) form.
+    pub issue: &'a Value,
+    /// Who made the change (webhooks only).
+    pub actor_account_id: Option<&'a str>,
+    pub changelog: Option<&'a Changelog>,
+    /// `webhook` or `scheduled` (reconciliation), for the sync log.
+    pub source: &'static str,
+}
+
+/// What became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// These fields of the item were written.
+    Changed(Vec<String>),
+    /// The issue was deleted in Jira: the item is kept, its link disabled.
+    Unlinked,
+    /// Nothing to do, and why.
+    Ignored(String),
+}
+
+fn retry(e: impl Into<anyhow::Error>) -> JobError {
+    JobError::Retry(e.into())
+}
+
+fn ignored(why: impl Into<String>) -> Result<Applied, JobError> {
+    Ok(Applied::Ignored(why.into()))
+}
+
+pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, JobError> {
+    let started = Instant::now();
+    let side = engine.side().await.map_err(|e| e.to_job_error())?;
+    if let Some(why) = own_echo(&side, incoming).await? {
+        return ignored(why);
+    }
+    let issue_id =
+        scalar(&incoming.issue["id"]).ok_or_else(|| JobError::Discard(anyhow::anyhow!("an issue without an id")))?;
+    let fields = incoming.issue["fields"].as_object().cloned().unwrap_or_default();
+    let client = engine.pool.get().await.map_err(retry)?;
+    let mapping = match sql::mapping_by_issue_id(&**client, &issue_id).await.map_err(retry)? {
+        Some(m) => m,
+        None if incoming.event == EventKind::IssueDeleted => return ignored("the issue is not linked"),
+        None => match link_by_arkhitekton_id(engine, &side, incoming.issue, &fields).await? {
+            Some(m) => m,
+            None => return ignored("the issue is not linked and carries no known ARKHITEKTON ID"),
+        },
+    };
+    drop(client);
+    if incoming.event == EventKind::IssueDeleted {
+        unlink(engine, &mapping, incoming.source).await?;
+        crate::metrics::sync_done("from_jira", "delete", "success", started.elapsed(), None);
+        return Ok(Applied::Unlinked);
+    }
+    let jira_updated =
+        fields.get("updated").and_then(Value::as_str).and_then(parse_jira_time).map(|t| t.with_timezone(&Utc));
+    if let (Some(seen), Some(this)) = (mapping.jira_updated_at, jira_updated)
+        && this <= seen
+    {
+        return ignored("stale: an equal or newer version of the issue was already applied");
+    }
+    let outcome = update_item(engine, &side, &mapping, &fields, jira_updated, incoming.source).await?;
+    let lag = jira_updated.and_then(|t| (Utc::now() - t).to_std().ok());
+    let result = if matches!(outcome, Applied::Changed(_)) { "success" } else { "ignored" };
+    crate::metrics::sync_done("from_jira", "update", result, started.elapsed(), lag.filter(|_| result == "success"));
+    Ok(outcome)
+}
+
+/// Layer 1: our own account made the change, or it set our marker.
+async fn own_echo(side: &Side, incoming: &Incoming<'_>) -> Result<Option<String>, JobError> {
+    if let (Some(actor), Some(ours)) = (incoming.actor_account_id, side.account_id.as_deref())
+        && actor == ours
+    {
+        return Ok(Some("made by the integration account (our own change)".into()));
+    }
+    let Some(changelog) = incoming.changelog else { return Ok(None) };
+    let field_map = side.client.field_map().await.map_err(|e| e.to_job_error())?;
+    let marker = field_map.get(names::SYNC_SOURCE).map(|f| f.id.clone());
+    let marked = changelog.items.iter().any(|item| {
+        item.field_id.is_some()
+            && item.field_id == marker
+            && item.to_string.as_deref() == Some(super::mapping::SYNC_SOURCE_VALUE)
+    });
+    Ok(marked.then(|| "the change set the Sync Source marker (our own change)".into()))
+}
+
+/// An issue not linked yet but carrying the id of an unlinked item (made
+/// in Jira by copying the id, or a create whose link was lost) is linked.
+async fn link_by_arkhitekton_id(
+    engine: &Engine,
+    side: &Side,
+    issue: &Value,
+    fields: &Map<String, Value>,
+) -> Result<Option<Mapping>, JobError> {
+    let field_map = side.client.field_map().await.map_err(|e| e.to_job_error())?;
+    let Some(ark_id) = field_map.get(names::ARKHITEKTON_ID).and_then(|f| fields.get(&f.id)).and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    let Some(kind) = crate::domain::EntityKind::from_id(ark_id) else { return Ok(None) };
+    let (Some(key), Some(issue_id)) = (issue["key"].as_str(), scalar(&issue["id"])) else { return Ok(None) };
+    let project = fields.get("project").and_then(|p| p["key"].as_str()).unwrap_or_default().to_owned();
+    let issue_type = fields.get("issuetype").and_then(|t| t["name"].as_str()).unwrap_or_default().to_owned();
+    let mut client = engine.pool.get().await.map_err(retry)?;
+    let tx = client.transaction().await.map_err(retry)?;
+    if sql::sync_state(&*tx, kind, ark_id).await.map_err(retry)?.is_none() {
+        return Ok(None);
+    }
+    sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
+    let m = sql::insert_mapping(&*tx, kind, ark_id, key, &issue_id, &issue_type, &project, "bi_directional")
+        .await
+        .map_err(retry)?;
+    if m.jira_issue_id != issue_id {
+        return Ok(None); // the item is linked to another issue already
+    }
+    sql::set_issue(&*tx, kind, ark_id, key, &issue_id).await.map_err(retry)?;
+    tx.commit().await.map_err(retry)?;
+    Ok(Some(m))
+}
+
+async fn unlink(engine: &Engine, m: &Mapping, source: &'static str) -> Result<(), JobError> {
+    let mut client = engine.pool.get().await.map_err(retry)?;
+    let tx = client.transaction().await.map_err(retry)?;
+    sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
+    sql::unlink_mapping(&*tx, m.id).await.map_err(retry)?;
+    sql::mark_disabled(&*tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
+    let log = log_row(m, "delete", source, json!({"event": "jira:issue_deleted"}), "success", None);
+    sql::insert_log(&*tx, &log).await.map_err(retry)?;
+    tx.commit().await.map_err(retry)
+}
+
+/// Layers 3 and 4, conflicts, and the write.
+async fn update_item(
+    engine: &Engine,
+    side: &Side,
+    m: &Mapping,
+    fields: &Map<String, Value>,
+    jira_updated: Option<DateTime<Utc>>,
+    source: &'static str,
+) -> Result<Applied, JobError> {
+    let field_map = side.client.field_map().await.map_err(|e| e.to_job_error())?;
+    let mut client = engine.pool.get().await.map_err(retry)?;
+    let maps = project_maps(&**client, &m.jira_project_key).await?;
+    let tx = client.transaction().await.map_err(retry)?;
+    let Some(item) = work_items::get(&*tx, m.kind, &m.arkhitekton_id, None).await.map_err(retry)? else {
+        return ignored("the item no longer exists in ARKHITEKTON");
+    };
+    let Some((item_updated, _, status)) = sql::sync_state(&*tx, m.kind, &m.arkhitekton_id).await.map_err(retry)? else {
+        return ignored("the item no longer exists in ARKHITEKTON");
+    };
+    if status.as_deref() == Some("disabled") {
+        return ignored("sync is disabled for this item");
+    }
+    let patch = item_patch(m.kind, fields, &field_map, &maps);
+    let changes = differences(&item, &patch, side.flavor);
+    sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
+    if changes.is_empty() {
+        sql::mark_mapping_synced(&*tx, m.id, jira_updated).await.map_err(retry)?;
+        tx.commit().await.map_err(retry)?;
+        return ignored("no change: the item already holds these values");
+    }
+    let pending_here = status.as_deref() == Some("pending");
+    let (resolution, applied) = match (pending_here, jira_updated) {
+        (true, Some(theirs)) => {
+            let (r, applied) = conflicts::resolve(&item, &changes, item_updated, theirs);
+            (Some((r, theirs)), applied)
+        }
+        _ => (None, changes.clone()),
+    };
+    if !applied.is_empty() {
+        let parsed = input::parse(m.kind, &Value::Object(applied.clone()), Mode::Patch).map_err(|e| {
+            JobError::Discard(anyhow::anyhow!("Jira's value cannot be stored in ARKHITEKTON: {}", e.message))
+        })?;
+        work_items::update(&*tx, m.kind, &m.arkhitekton_id, &parsed.assignments, &SyncIntent::default())
+            .await
+            .map_err(retry)?;
+    }
+    if !pending_here {
+        sql::mark_synced_inbound(&*tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
+    }
+    sql::mark_mapping_synced(&*tx, m.id, jira_updated).await.map_err(retry)?;
+    if let Some((r, theirs)) = resolution {
+        record_conflict(&*tx, m, &item, &changes, &applied, r, item_updated, theirs).await?;
+    }
+    let request = json!({"changes": changes, "applied": applied, "jiraUpdated": jira_updated});
+    sql::insert_log(&*tx, &log_row(m, "update", source, request, "success", resolution.map(|(r, _)| r)))
+        .await
+        .map_err(retry)?;
+    tx.commit().await.map_err(retry)?;
+    Ok(Applied::Changed(applied.keys().cloned().collect()))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_conflict(
+    tx: &impl tokio_postgres::GenericClient,
+    m: &Mapping,
+    item: &Value,
+    changes: &Map<String, Value>,
+    applied: &Map<String, Value>,
+    resolution: Resolution,
+    item_updated: DateTime<Utc>,
+    jira_updated: DateTime<Utc>,
+) -> Result<(), JobError> {
+    let ours: Map<String, Value> = changes.keys().map(|k| (k.clone(), item[k.as_str()].clone())).collect();
+    let conflict = NewConflict {
+        kind: m.kind,
+        arkhitekton_id: &m.arkhitekton_id,
+        jira_issue_key: &m.jira_issue_key,
+        arkhitekton_version: Value::Object(ours),
+        jira_version: Value::Object(changes.clone()),
+        applied: Value::Object(applied.clone()),
+        resolution: resolution.as_str(),
+        arkhitekton_updated_at: item_updated,
+        jira_updated_at: jira_updated,
+    };
+    sql::insert_conflict(tx, &conflict).await.map_err(retry)?;
+    crate::metrics::sync_conflict(resolution.as_str());
+    Ok(())
+}
+
+fn log_row<'a>(
+    m: &'a Mapping,
+    sync_type: &'static str,
+    source: &'static str,
+    request: Value,
+    status: &'static str,
+    resolution: Option<Resolution>,
+) -> SyncLog<'a> {
+    SyncLog {
+        mapping_id: Some(m.id),
+        arkhitekton_id: Some(&m.arkhitekton_id),
+        jira_issue_key: Some(&m.jira_issue_key),
+        direction: "from_jira",
+        sync_type,
+        source,
+        request: Some(request),
+        response: None,
+        status,
+        error_message: resolution.map(|r| format!("concurrent edit: {}", r.as_str())),
+        error_code: None,
+        duration_ms: 0,
+        retry_count: 0,
+    }
+}
+
+async fn project_maps(client: &impl tokio_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JobError> {
+    let (overrides, _) = sql::project_settings(client, project).await.map_err(retry)?;
+    let overrides: MapOverrides = serde_json::from_value(overrides)
+        .map_err(|e| JobError::Discard(anyhow::anyhow!("jira_project_settings.maps of {project} is not valid: {e}")))?;
+    Ok(ProjectMaps::with_overrides(&overrides))
+}
+
+/// Jira ids are strings in REST and webhooks; tolerate numbers.
+fn scalar(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string()))
+}

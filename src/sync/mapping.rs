@@ -1,0 +1,207 @@
+//! Field mapping (spec "Field Mapping Rules"): a work item as Jira issue
+//! fields, and Jira issue fields as a patch of a work item.
+//!
+//! Work items are handled in the API's JSON form (camelCase), so an inbound
+//! patch goes through the same validation as a client's PATCH. Rich text is
+//! compared in canonical form (Markdown that has been through Jira's format
+//! and back), so an echo that changes nothing is seen as nothing.
+
+use serde_json::{Map, Value, json};
+
+use super::maps::ProjectMaps;
+use crate::domain::EntityKind;
+use crate::jira::connection::Flavor;
+use crate::jira::fields::{FieldMap, names};
+use crate::jira::requests::{FieldValue, IssueInput, markdown_of};
+use crate::jira::{adf, wiki};
+
+/// The value written to the Sync Source field on every push.
+pub const SYNC_SOURCE_VALUE: &str = "arkhitekton";
+/// Jira's field name of the due date (epics' target date).
+const DUE_DATE: &str = "Due date";
+
+/// Fields pushed for an item; `create_in` is the project on creation.
+pub fn issue_input(
+    kind: EntityKind,
+    item: &Value,
+    maps: &ProjectMaps,
+    epic_key: Option<String>,
+    create_in: Option<&str>,
+) -> IssueInput {
+    let text = |k: &str| item[k].as_str().map(str::to_owned);
+    let markdown = |k: &str| text(k).map_or(FieldValue::Clear, FieldValue::Markdown);
+    let mut input = IssueInput {
+        project_key: create_in.map(str::to_owned),
+        issue_type: create_in.map(|_| maps.issue_type(kind).to_owned()),
+        summary: text("title"),
+        description: Some(text("description").unwrap_or_default()),
+        labels: Some(labels(item).iter().map(|l| jira_label(l)).collect()),
+        priority: text(priority_field(kind)).and_then(|p| maps.jira_priority(&p).map(str::to_owned)),
+        epic_key,
+        custom: Vec::new(),
+    };
+    let id = item["id"].as_str().unwrap_or_default();
+    input = input.with_arkhitekton_id(id);
+    input.custom.push((names::SYNC_SOURCE.into(), FieldValue::Option(SYNC_SOURCE_VALUE.into())));
+    let custom = &mut input.custom;
+    match kind {
+        EntityKind::UserStory => {
+            custom.push((names::ACCEPTANCE_CRITERIA.into(), markdown("acceptanceCriteria")));
+            let points = item["storyPoints"].as_f64().map_or(FieldValue::Clear, FieldValue::Number);
+            custom.push((names::STORY_POINTS.into(), points));
+            let files: Vec<String> = string_list(&item["relatedFiles"]);
+            let files = if files.is_empty() {
+                FieldValue::Clear
+            } else {
+                FieldValue::Markdown(serde_json::to_string(&files).expect("strings serialise"))
+            };
+            custom.push((names::RELATED_FILES.into(), files));
+        }
+        EntityKind::Defect => {
+            custom.push((names::DEFECT_TYPE.into(), text("defectType").map_or(FieldValue::Clear, FieldValue::Option)));
+            custom.push((names::ROOT_CAUSE.into(), markdown("rootCause")));
+        }
+        EntityKind::Epic => {
+            custom
+                .push((names::VALUE_STREAM.into(), text("valueStream").map_or(FieldValue::Clear, FieldValue::Option)));
+            custom.push((names::BUSINESS_VALUE.into(), markdown("businessValue")));
+            custom.push((DUE_DATE.into(), text("targetDate").map_or(FieldValue::Clear, FieldValue::Text)));
+        }
+    }
+    input
+}
+
+/// The item's priority field: defects carry a severity instead.
+fn priority_field(kind: EntityKind) -> &'static str {
+    if kind == EntityKind::Defect { "severity" } else { "priority" }
+}
+
+fn labels(item: &Value) -> Vec<String> {
+    string_list(&item["labels"])
+}
+
+fn string_list(v: &Value) -> Vec<String> {
+    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+/// Jira labels cannot hold spaces.
+pub fn jira_label(label: &str) -> String {
+    label.split_whitespace().collect::<Vec<_>>().join("-")
+}
+
+/// What the issue's `fields` say about the item, in API JSON; only fields
+/// present in `fields` appear (a webhook may carry a subset).
+pub fn item_patch(
+    kind: EntityKind,
+    fields: &Map<String, Value>,
+    field_map: &FieldMap,
+    maps: &ProjectMaps,
+) -> Map<String, Value> {
+    let mut patch = Map::new();
+    let custom = |name: &str| field_map.get(name).and_then(|f| fields.get(&f.id));
+    if let Some(summary) = fields.get("summary").and_then(Value::as_str) {
+        patch.insert("title".into(), json!(summary));
+    }
+    if let Some(d) = fields.get("description") {
+        patch.insert("description".into(), json!(markdown_of(d).unwrap_or_default()));
+    }
+    if let Some(l) = fields.get("labels") {
+        patch.insert("labels".into(), json!(string_list(l)));
+    }
+    if let Some(status) = fields.get("status").filter(|s| s.is_object()) {
+        let name = status["name"].as_str().unwrap_or_default();
+        if let Some(s) = maps.ark_status(name, status["statusCategory"]["key"].as_str()) {
+            patch.insert("status".into(), json!(s));
+        }
+    }
+    if let Some(p) = fields.get("priority").and_then(|p| p["name"].as_str()).and_then(|n| maps.ark_priority(n)) {
+        patch.insert(priority_field(kind).into(), json!(p));
+    }
+    let mut rich = |json_name: &str, field: &str| {
+        if let Some(v) = custom(field) {
+            let md = markdown_of(v).filter(|m| !m.trim().is_empty());
+            patch.insert(json_name.into(), md.map_or(Value::Null, Value::String));
+        }
+    };
+    match kind {
+        EntityKind::UserStory => {
+            rich("acceptanceCriteria", names::ACCEPTANCE_CRITERIA);
+            if let Some(v) = custom(names::STORY_POINTS) {
+                patch.insert("storyPoints".into(), v.as_f64().map_or(Value::Null, |n| json!(n.round() as i64)));
+            }
+            if let Some(v) = custom(names::RELATED_FILES) {
+                patch.insert("relatedFiles".into(), json!(related_files(v)));
+            }
+        }
+        EntityKind::Defect => {
+            rich("rootCause", names::ROOT_CAUSE);
+            if let Some(v) = custom(names::DEFECT_TYPE) {
+                patch.insert("defectType".into(), v["value"].as_str().map_or(Value::Null, |s| json!(s)));
+            }
+        }
+        EntityKind::Epic => {
+            rich("businessValue", names::BUSINESS_VALUE);
+            if let Some(v) = custom(names::VALUE_STREAM) {
+                patch.insert("valueStream".into(), v["value"].as_str().map_or(Value::Null, |s| json!(s)));
+            }
+            if let Some(v) = fields.get("duedate") {
+                patch.insert("targetDate".into(), v.as_str().map_or(Value::Null, |s| json!(&s[..s.len().min(10)])));
+            }
+        }
+    }
+    normalise_non_nullable(kind, &mut patch);
+    patch
+}
+
+/// `acceptanceCriteria` and `description` are never null in ARKHITEKTON:
+/// an empty Jira field is an empty text.
+fn normalise_non_nullable(kind: EntityKind, patch: &mut Map<String, Value>) {
+    for (name, value) in patch.iter_mut() {
+        if value.is_null() && kind.field(name).is_some_and(|f| !f.nullable) {
+            *value = json!("");
+        }
+    }
+}
+
+/// Related Files travel as a JSON array in a text field; a hand-edited one
+/// may be a list of lines instead.
+fn related_files(v: &Value) -> Vec<String> {
+    let text = markdown_of(v).unwrap_or_default();
+    let trimmed = text.trim().trim_matches('`').trim();
+    serde_json::from_str::<Vec<String>>(trimmed).unwrap_or_else(|_| {
+        trimmed.lines().map(|l| l.trim().trim_start_matches("- ").trim().to_owned()).filter(|l| !l.is_empty()).collect()
+    })
+}
+
+/// The entries of `patch` whose value differs from `item`'s, compared in
+/// the form Jira can hold (canonical rich text, Jira labels).
+pub fn differences(item: &Value, patch: &Map<String, Value>, flavor: Flavor) -> Map<String, Value> {
+    patch
+        .iter()
+        .filter(|(name, incoming)| !same(name, &item[name.as_str()], incoming, flavor))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn same(name: &str, current: &Value, incoming: &Value, flavor: Flavor) -> bool {
+    let rich = ["description", "acceptanceCriteria", "rootCause", "businessValue"].contains(&name);
+    if rich {
+        let canon = |v: &Value| canonical(flavor, v.as_str().unwrap_or_default());
+        return canon(current) == canon(incoming);
+    }
+    if name == "labels" {
+        // Jira keeps labels sorted; order carries no meaning.
+        let norm = |v: &Value| string_list(v).iter().map(|l| jira_label(l)).collect::<std::collections::BTreeSet<_>>();
+        return norm(current) == norm(incoming);
+    }
+    current == incoming
+}
+
+/// Markdown as it comes back after a trip through Jira's rich-text format.
+pub fn canonical(flavor: Flavor, markdown: &str) -> String {
+    let back = match flavor {
+        Flavor::Cloud => adf::adf_to_markdown(&adf::markdown_to_adf(markdown)),
+        Flavor::Datacenter => wiki::wiki_to_markdown(&wiki::markdown_to_wiki(markdown)),
+    };
+    back.trim().to_owned()
+}

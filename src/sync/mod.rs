@@ -1,0 +1,83 @@
+//! The sync engine: the rules that keep work items and Jira issues equal.
+//!
+//! - Outbound ([`outbound`]): the database's outbox triggers enqueue a
+//!   `push_to_jira` job for every edit of a syncing item (never for a change
+//!   that came from Jira); the job reads the item's latest state, maps it
+//!   ([`mapping`], [`maps`]) and creates or edits the issue, then moves its
+//!   status by transition.
+//! - Inbound ([`inbound`]): a stored webhook delivery (or a reconciliation
+//!   pass) is turned into a patch of the linked item, after the spec's loop
+//!   prevention layers (our own account or Sync Source marker; idempotency;
+//!   stale versions; nothing changed → no write), with concurrent edits
+//!   resolved and recorded ([`conflicts`]). Changes are written with
+//!   `sync_source = 'jira'`, which the triggers refuse to push back.
+
+pub mod conflicts;
+pub mod inbound;
+pub mod mapping;
+pub mod maps;
+pub mod outbound;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::jira::connection::Flavor;
+use crate::jira::registry::Clients;
+use crate::jira::store::ConnectionStore;
+use crate::jira::{Error as JiraError, JiraClient};
+
+/// The connection the sync uses: the one named `default`, else the first.
+pub const DEFAULT_CONNECTION: &str = "default";
+
+/// What sync jobs share.
+#[derive(Clone)]
+pub struct Engine {
+    pub pool: deadpool_postgres::Pool,
+    pub store: ConnectionStore,
+    pub clients: Arc<Clients>,
+    /// Integration accounts learnt from `/myself`, by connection.
+    accounts: Arc<Mutex<HashMap<i64, String>>>,
+}
+
+/// The Jira side of one sync: the client and what we know of its account.
+pub struct Side {
+    pub client: Arc<JiraClient>,
+    pub flavor: Flavor,
+    /// The integration account: changes it makes are our own echoes.
+    pub account_id: Option<String>,
+}
+
+impl Engine {
+    pub fn new(pool: deadpool_postgres::Pool, store: ConnectionStore) -> Self {
+        Self { pool, clients: Arc::new(Clients::new(store.clone())), store, accounts: Arc::default() }
+    }
+
+    /// The Jira connection to sync with.
+    pub async fn side(&self) -> Result<Side, JiraError> {
+        let conn = match self.store.load_by_name(DEFAULT_CONNECTION).await? {
+            Some(conn) => conn,
+            None => {
+                let first = self.store.list().await?.into_iter().next();
+                let id = first.ok_or_else(|| JiraError::Config("no Jira connection is configured".into()))?.id;
+                self.store.load(id).await?.ok_or_else(|| JiraError::Config("the Jira connection vanished".into()))?
+            }
+        };
+        let client = self.clients.get(conn.id).await?;
+        let account_id = match conn.account_id {
+            Some(id) => id,
+            None => self.account(conn.id, &client).await?,
+        };
+        Ok(Side { flavor: conn.flavor, account_id: Some(account_id), client })
+    }
+
+    /// The integration account of a connection that does not record it
+    /// (API-token and PAT connections): asked of Jira once per process.
+    async fn account(&self, connection: i64, client: &JiraClient) -> Result<String, JiraError> {
+        if let Some(id) = self.accounts.lock().unwrap_or_else(|e| e.into_inner()).get(&connection) {
+            return Ok(id.clone());
+        }
+        let id = client.myself().await?;
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner()).insert(connection, id.clone());
+        Ok(id)
+    }
+}

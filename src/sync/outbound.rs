@@ -1,0 +1,256 @@
+//! The `push_to_jira` job: ARKHITEKTON → Jira for one work item.
+//!
+//! The outbox trigger enqueued it in the transaction of the edit; the queue
+//! runs at most one push per item at a time (unique key `push:<id>`). The
+//! job reads the item's latest state, so a burst of edits is one push.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::mapping::issue_input;
+use super::maps::{MapOverrides, ProjectMaps};
+use super::{Engine, Side};
+use crate::db::sync::{self as sql, SyncLog};
+use crate::db::work_items;
+use crate::domain::EntityKind;
+use crate::jira::Error as JiraError;
+use crate::jira::requests;
+use crate::queue::{JobContext, JobError, Registry};
+
+pub const PUSH_JOB: &str = "push_to_jira";
+/// Jira's link type between a defect and its story.
+const DEFECT_LINK_TYPE: &str = "Relates";
+
+pub fn register(registry: Registry, engine: Engine) -> Registry {
+    registry.register(PUSH_JOB, move |ctx| {
+        let engine = engine.clone();
+        async move { push(&engine, &ctx).await }
+    })
+}
+
+/// The item a push job is about.
+fn target(payload: &Value) -> Result<(EntityKind, String), JobError> {
+    let kind = payload["type"].as_str().and_then(|t| EntityKind::ALL.into_iter().find(|k| k.type_name() == t));
+    match (kind, payload["id"].as_str()) {
+        (Some(kind), Some(id)) => Ok((kind, id.to_owned())),
+        _ => Err(JobError::Discard(anyhow::anyhow!("a push job without a valid type and id: {payload}"))),
+    }
+}
+
+fn db_retry(e: impl Into<anyhow::Error>) -> JobError {
+    JobError::Retry(e.into())
+}
+
+async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
+    let (kind, id) = target(&ctx.job.payload)?;
+    let started = Instant::now();
+    let client = engine.pool.get().await.map_err(db_retry)?;
+    let Some(item) = work_items::get(&**client, kind, &id, None).await.map_err(db_retry)? else {
+        return Ok(()); // deleted since: nothing to push
+    };
+    let Some((version, _, status)) = sql::sync_state(&**client, kind, &id).await.map_err(db_retry)? else {
+        return Ok(());
+    };
+    if item["syncToJira"] != json!(true) || status.as_deref() == Some("disabled") {
+        return Ok(());
+    }
+    drop(client);
+    let outcome = push_item(engine, kind, &id, &item).await;
+    let client = engine.pool.get().await.map_err(db_retry)?;
+    let elapsed = started.elapsed();
+    match outcome {
+        Ok(pushed) => {
+            sql::mark_synced(&**client, kind, &id, version).await.map_err(db_retry)?;
+            let mut log = pushed.log(&id, elapsed, ctx.job.attempt);
+            if let Some(problem) = &pushed.status_problem {
+                sql::mark_error(&**client, kind, &id, problem).await.map_err(db_retry)?;
+                log.status = "failed";
+                log.error_message = Some(problem.clone());
+                log.error_code = Some("transition_unavailable".into());
+            }
+            sql::insert_log(&**client, &log).await.map_err(db_retry)?;
+            let lag = (Utc::now() - version).to_std().unwrap_or_default();
+            crate::metrics::sync_done("to_jira", pushed.operation, log.status, elapsed, Some(lag));
+            Ok(())
+        }
+        Err(failure) => {
+            let job_error = failure.error.to_job_error();
+            let message = failure.error.to_string();
+            sql::mark_error(&**client, kind, &id, &message).await.map_err(db_retry)?;
+            let log = SyncLog {
+                mapping_id: failure.mapping_id,
+                arkhitekton_id: Some(&id),
+                jira_issue_key: failure.issue_key.as_deref(),
+                direction: "to_jira",
+                sync_type: failure.operation,
+                source: "change",
+                request: failure.request,
+                response: None,
+                status: if matches!(job_error, JobError::Discard(_)) { "failed" } else { "retrying" },
+                error_message: Some(message),
+                error_code: Some(failure.error.class().to_owned()),
+                duration_ms: elapsed.as_millis() as i32,
+                retry_count: ctx.job.attempt - 1,
+            };
+            sql::insert_log(&**client, &log).await.map_err(db_retry)?;
+            crate::metrics::sync_failed("to_jira", failure.operation, failure.error.class(), elapsed);
+            Err(job_error)
+        }
+    }
+}
+
+/// What a successful push did.
+struct Pushed {
+    operation: &'static str,
+    mapping_id: uuid::Uuid,
+    issue_key: String,
+    request: Value,
+    response: Value,
+    /// The issue's status could not follow (no transition leads there).
+    status_problem: Option<String>,
+}
+
+impl Pushed {
+    fn log<'a>(&'a self, id: &'a str, elapsed: std::time::Duration, attempt: i32) -> SyncLog<'a> {
+        SyncLog {
+            mapping_id: Some(self.mapping_id),
+            arkhitekton_id: Some(id),
+            jira_issue_key: Some(&self.issue_key),
+            direction: "to_jira",
+            sync_type: self.operation,
+            source: "change",
+            request: Some(self.request.clone()),
+            response: Some(self.response.clone()),
+            status: "success",
+            error_message: None,
+            error_code: None,
+            duration_ms: elapsed.as_millis() as i32,
+            retry_count: attempt - 1,
+        }
+    }
+}
+
+/// Why a push failed, with what is known for the log.
+struct Failure {
+    error: JiraError,
+    operation: &'static str,
+    mapping_id: Option<uuid::Uuid>,
+    issue_key: Option<String>,
+    request: Option<Value>,
+}
+
+impl From<JiraError> for Failure {
+    fn from(error: JiraError) -> Self {
+        Self { error, operation: "update", mapping_id: None, issue_key: None, request: None }
+    }
+}
+
+/// A database hiccup while pushing: retried, like a network fault.
+fn db_error(e: impl std::fmt::Display) -> JiraError {
+    JiraError::Database(e.to_string())
+}
+
+async fn push_item(engine: &Engine, kind: EntityKind, id: &str, item: &Value) -> Result<Pushed, Failure> {
+    let side = engine.side().await?;
+    let client = engine.pool.get().await.map_err(db_error)?;
+    let mapping = sql::mapping_by_entity(&**client, id).await.map_err(db_error)?;
+    let project = mapping
+        .as_ref()
+        .map(|m| m.jira_project_key.clone())
+        .or_else(|| item["jiraProjectKey"].as_str().map(str::to_owned))
+        .ok_or_else(|| JiraError::Config(format!("{id} has no jiraProjectKey to create its Jira issue in")))?;
+    let maps = project_maps(&**client, &project).await?;
+    let epic_key = epic_key(&**client, kind, item).await?;
+    drop(client);
+    let create_in = mapping.is_none().then_some(project.as_str());
+    let input = issue_input(kind, item, &maps, epic_key, create_in);
+    let request = Value::Object(
+        requests::issue_fields(side.flavor, &*side.client.field_map().await?, &input).unwrap_or_default(),
+    );
+    let fail = |error: JiraError, operation| Failure {
+        error,
+        operation,
+        mapping_id: mapping.as_ref().map(|m| m.id),
+        issue_key: mapping.as_ref().map(|m| m.jira_issue_key.clone()),
+        request: Some(request.clone()),
+    };
+    let (operation, mapping_id, key, response) = match &mapping {
+        Some(m) => {
+            side.client.edit_issue(&m.jira_issue_key, &input).await.map_err(|e| fail(e, "update"))?;
+            ("update", m.id, m.jira_issue_key.clone(), json!({"status": 204}))
+        }
+        None => {
+            let created = side.client.create_issue(&input).await.map_err(|e| fail(e, "create"))?;
+            let m = link(engine, kind, id, &created.key, &created.id, maps.issue_type(kind), &project).await?;
+            link_defect_to_story(engine, &side, kind, item, &created.key).await;
+            ("create", m, created.key.clone(), json!({"id": created.id, "key": created.key}))
+        }
+    };
+    let status_problem = move_status(&side, &maps, item, &key).await.map_err(|e| fail(e, operation))?;
+    Ok(Pushed { operation, mapping_id, issue_key: key, request, response, status_problem })
+}
+
+async fn project_maps(client: &impl tokio_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JiraError> {
+    let (overrides, _) = sql::project_settings(client, project).await.map_err(db_error)?;
+    let overrides: MapOverrides = serde_json::from_value(overrides)
+        .map_err(|e| JiraError::Config(format!("jira_project_settings.maps of {project}: {e}")))?;
+    Ok(ProjectMaps::with_overrides(&overrides))
+}
+
+/// A story's epic, once the epic has its issue.
+async fn epic_key(
+    client: &impl tokio_postgres::GenericClient,
+    kind: EntityKind,
+    item: &Value,
+) -> Result<Option<String>, JiraError> {
+    let Some(epic) = item["epicId"].as_str().filter(|_| kind == EntityKind::UserStory) else { return Ok(None) };
+    Ok(sql::mapping_by_entity(client, epic).await.map_err(db_error)?.map(|m| m.jira_issue_key))
+}
+
+/// Records the new link (bookkeeping only: no push follows from it).
+async fn link(
+    engine: &Engine,
+    kind: EntityKind,
+    id: &str,
+    key: &str,
+    issue_id: &str,
+    issue_type: &str,
+    project: &str,
+) -> Result<uuid::Uuid, JiraError> {
+    let mut client = engine.pool.get().await.map_err(db_error)?;
+    let tx = client.transaction().await.map_err(db_error)?;
+    let m = sql::insert_mapping(&*tx, kind, id, key, issue_id, issue_type, project, "bi_directional")
+        .await
+        .map_err(db_error)?;
+    sql::set_issue(&*tx, kind, id, &m.jira_issue_key, &m.jira_issue_id).await.map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(m.id)
+}
+
+/// A new defect's issue is linked to its story's, when the story has one.
+/// Best effort: a failed link is logged, not retried.
+async fn link_defect_to_story(engine: &Engine, side: &Side, kind: EntityKind, item: &Value, key: &str) {
+    let Some(story) = item["relatedStoryId"].as_str().filter(|_| kind == EntityKind::Defect) else { return };
+    let story_key = async {
+        let client = engine.pool.get().await.ok()?;
+        sql::mapping_by_entity(&**client, story).await.ok()?.map(|m| m.jira_issue_key)
+    };
+    if let Some(story_key) = story_key.await
+        && let Err(e) = side.client.link_issues(DEFECT_LINK_TYPE, &story_key, key).await
+    {
+        tracing::warn!(error = %e, defect = key, story = story_key, "could not link the defect to its story");
+    }
+}
+
+/// Moves the issue to the item's status. A status no transition reaches is
+/// reported (as the item's sync error), not retried: the workflow decides.
+async fn move_status(side: &Side, maps: &ProjectMaps, item: &Value, key: &str) -> Result<Option<String>, JiraError> {
+    let Some(target) = item["status"].as_str().and_then(|s| maps.jira_status(s)) else { return Ok(None) };
+    match side.client.transition_to(key, target).await {
+        Ok(_) => Ok(None),
+        Err(e @ JiraError::TransitionUnavailable { .. }) => Ok(Some(e.to_string())),
+        Err(e) => Err(e),
+    }
+}

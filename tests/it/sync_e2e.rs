@@ -1,0 +1,245 @@
+//! The sync end to end: arksync (HTTP API, outbox, worker) against the Jira
+//! simulator, whose admin webhook calls arksync back. Edits on either side
+//! reach the other once, and nothing echoes.
+
+use std::time::Duration;
+
+use arksync::jira_sim::{AdminWebhook, SimConfig, SimServer};
+use arksync::queue::{Registry, Worker, WorkerConfig};
+use arksync::sync::Engine;
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::harness::{TestApp, WEBHOOK_SECRET};
+use crate::jira_support::{admin_get, requests, site_connection, store};
+
+/// arksync, the simulator wired to it, and a worker running every job.
+pub struct Synced {
+    pub app: TestApp,
+    pub sim: SimServer,
+    stop: CancellationToken,
+    worker: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Synced {
+    pub async fn start(tweak: impl FnOnce(&mut SimConfig)) -> Self {
+        let app = TestApp::spawn().await;
+        let mut config = SimConfig::default();
+        config
+            .admin_webhooks
+            .push(AdminWebhook { url: app.url("/api/jira/webhooks"), secret: Some(WEBHOOK_SECRET.to_owned()) });
+        tweak(&mut config);
+        let sim = crate::jira_support::sim(config).await;
+        let store = store(&app.db);
+        site_connection(&store, &sim, "default").await;
+        let engine = Engine::new(app.db.pool.clone(), store);
+        let registry = arksync::webhooks::process::register(Registry::new(), Some(engine.clone()));
+        let registry = arksync::sync::outbound::register(registry, engine);
+        let config = WorkerConfig {
+            poll_interval: Duration::from_millis(100),
+            retry_base: Duration::from_millis(50),
+            rescue_interval: Duration::from_millis(500),
+            ..WorkerConfig::default()
+        };
+        let stop = CancellationToken::new();
+        let worker = Worker::new(app.db.pool.clone(), app.db.pg_config(), registry, config).run(stop.clone());
+        Self { app, sim, stop, worker: Some(tokio::spawn(worker)) }
+    }
+
+    /// Waits until nothing moves: no job waiting or running, and no new
+    /// delivery attempt or stored event for half a second.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let client = self.app.db.connect().await;
+        let (mut quiet, mut last) = (0, (-1i64, -1i64, 0usize));
+        while quiet < 5 {
+            let row = client
+                .query_one(
+                    "SELECT (SELECT count(*) FROM jobs WHERE state IN ('available', 'running')), \
+                            (SELECT count(*) FROM jira_webhook_events)",
+                    &[],
+                )
+                .await
+                .unwrap();
+            let deliveries = admin_get(&self.sim, "deliveries").await.as_array().map_or(0, Vec::len);
+            let now = (row.get::<_, i64>(0), row.get::<_, i64>(1), deliveries);
+            quiet = if now.0 == 0 && now == last { quiet + 1 } else { 0 };
+            last = now;
+            assert!(tokio::time::Instant::now() < deadline, "the sync did not settle");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The simulator's view of one issue.
+    pub async fn issue(&self, key: &str) -> Value {
+        let issues = admin_get(&self.sim, "issues").await;
+        issues.as_array().unwrap().iter().find(|i| i["key"] == key).cloned().unwrap_or(Value::Null)
+    }
+
+    /// Acts as a person working in Jira (the simulator's second account).
+    pub async fn as_person(&self, method: reqwest::Method, path: &str, body: Value) -> u16 {
+        let user = &self.sim.credentials()[1];
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", user.email, user.token));
+        let res = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.sim.base_url()))
+            .header("authorization", format!("Basic {auth}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        res.status().as_u16()
+    }
+
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(w) = self.worker.take() {
+            w.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Writes to Jira's issue endpoints in the simulator's request log.
+async fn jira_writes(sim: &SimServer) -> Vec<Value> {
+    requests(sim)
+        .await
+        .into_iter()
+        .filter(|r| r["method"] != "GET" && r["path"].as_str().is_some_and(|p| p.contains("/issue")))
+        .collect()
+}
+
+async fn sync_logs(app: &TestApp, direction: &str) -> i64 {
+    let c = app.db.connect().await;
+    c.query_one("SELECT count(*) FROM jira_sync_logs WHERE sync_direction = $1 AND status = 'success'", &[&direction])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_story_created_and_edited_here_reaches_jira_once_and_does_not_echo() {
+    let s = Synced::start(|_| {}).await;
+    let (_, story) = s
+        .app
+        .post(
+            "/api/user-stories",
+            json!({"title": "Pay with a saved card", "description": "Users **reuse** a card.",
+                   "storyPoints": 5, "labels": ["payments", "needs review"], "syncToJira": true, "jiraProjectKey": "PROJ"}),
+        )
+        .await;
+    let id = story["id"].as_str().unwrap().to_owned();
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(got["syncStatus"], "synced", "{got}");
+    let key = got["jiraIssueKey"].as_str().unwrap().to_owned();
+    let issue = s.issue(&key).await;
+    assert_eq!(issue["fields"]["summary"], "Pay with a saved card");
+    assert_eq!(issue["fields"]["customfield_10001"], id.as_str(), "the ARKHITEKTON ID is written");
+    assert_eq!(issue["fields"]["customfield_10016"], json!(5.0));
+    assert_eq!(issue["fields"]["labels"], json!(["needs-review", "payments"]), "Jira's form: no spaces, sorted");
+    assert_eq!(got["jiraMapping"]["issueKey"], key.as_str());
+
+    // An edit and a status change here: one edit and one transition there.
+    let before = jira_writes(&s.sim).await.len();
+    s.app
+        .patch(&format!("/api/user-stories/{id}"), json!({"title": "Pay with saved cards", "status": "in-progress"}))
+        .await;
+    s.settle().await;
+    let issue = s.issue(&key).await;
+    assert_eq!(issue["fields"]["summary"], "Pay with saved cards");
+    assert_eq!(issue["fields"]["status"]["name"], "In Progress");
+    let writes = jira_writes(&s.sim).await;
+    assert_eq!(writes.len() - before, 2, "one PUT and one transition: {:?}", &writes[before..]);
+    // Our own changes came back as webhooks and were recognised as echoes.
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(
+        (got["title"].as_str(), got["syncSource"].as_str()),
+        (Some("Pay with saved cards"), Some("arkhitekton"))
+    );
+    assert_eq!(sync_logs(&s.app, "from_jira").await, 0, "nothing came back from our own writes");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_edit_by_a_person_in_jira_reaches_arkhitekton_once_and_is_not_pushed_back() {
+    let s = Synced::start(|_| {}).await;
+    let (_, story) = s
+        .app
+        .post("/api/user-stories", json!({"title": "Checkout", "syncToJira": true, "jiraProjectKey": "PROJ"}))
+        .await;
+    let id = story["id"].as_str().unwrap().to_owned();
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    let key = got["jiraIssueKey"].as_str().unwrap().to_owned();
+    let writes_before = jira_writes(&s.sim).await.len();
+
+    let status = s
+        .as_person(
+            reqwest::Method::PUT,
+            &format!("/rest/api/3/issue/{key}"),
+            json!({"fields": {"summary": "Checkout, renamed in Jira", "labels": ["from-jira"],
+                              "priority": {"name": "High"}}}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(got["title"], "Checkout, renamed in Jira");
+    assert_eq!(got["labels"], json!(["from-jira"]));
+    assert_eq!(got["priority"], "high");
+    assert_eq!(got["syncSource"], "jira");
+    assert_eq!(got["syncStatus"], "synced");
+    assert_eq!(sync_logs(&s.app, "from_jira").await, 1, "exactly one write here");
+    assert_eq!(jira_writes(&s.sim).await.len(), writes_before + 1, "only the person's edit: nothing pushed back");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_transition_in_jira_moves_the_item_and_a_deleted_issue_disables_it() {
+    let s = Synced::start(|_| {}).await;
+    let (_, defect) = s
+        .app
+        .post(
+            "/api/defects",
+            json!({"title": "Crash", "severity": "critical", "syncToJira": true, "jiraProjectKey": "PROJ"}),
+        )
+        .await;
+    let id = defect["id"].as_str().unwrap().to_owned();
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/defects/{id}")).await;
+    let key = got["jiraIssueKey"].as_str().unwrap().to_owned();
+    assert_eq!(s.issue(&key).await["fields"]["priority"]["name"], "Highest");
+    assert_eq!(s.issue(&key).await["fields"]["issuetype"]["name"], "Bug");
+
+    let path = format!("/rest/api/3/issue/{key}/transitions");
+    let user = &s.sim.credentials()[1];
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{}{path}", s.sim.base_url()))
+        .basic_auth(&user.email, Some(&user.token))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let to_progress =
+        listed["transitions"].as_array().unwrap().iter().find(|t| t["to"]["name"] == "In Progress").unwrap();
+    assert_eq!(s.as_person(reqwest::Method::POST, &path, json!({"transition": {"id": to_progress["id"]}})).await, 204);
+    s.settle().await;
+    assert_eq!(s.app.get(&format!("/api/defects/{id}")).await.1["status"], "in-progress");
+
+    assert_eq!(s.as_person(reqwest::Method::DELETE, &format!("/rest/api/3/issue/{key}"), json!({})).await, 204);
+    s.settle().await;
+    let (status, got) = s.app.get(&format!("/api/defects/{id}")).await;
+    assert_eq!(status, 200, "the item is kept");
+    assert_eq!(got["syncStatus"], "disabled");
+    assert_eq!(got["jiraMapping"], Value::Null, "the link is gone");
+    let c = s.app.db.connect().await;
+    let deletes: i64 = c
+        .query_one("SELECT count(*) FROM jira_sync_logs WHERE sync_type = 'delete' AND arkhitekton_id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(deletes, 1);
+    s.stop().await;
+}
