@@ -8,6 +8,7 @@ mod embedded_cluster;
 mod formats;
 mod jira_sim_deliveries;
 mod metrics;
+mod ops_config;
 mod outbox;
 mod queue;
 mod runbook;
