@@ -15,6 +15,7 @@ mod jira_rate_limits;
 mod jira_retries;
 mod jira_sim_deliveries;
 mod metrics;
+mod ops_config;
 mod outbox;
 mod queue;
 mod runbook;
