@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::db::{self, Database};
 use crate::http::{self, AppState};
+use crate::jira::crypto::SecretKey;
 use crate::jira::store::ConnectionStore;
 use crate::queue::{Registry, Worker, WorkerConfig};
 use crate::webhooks::ingest::IngestWriter;
@@ -34,8 +35,13 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {} (ARKSYNC_LISTEN)", config.listen))?;
-    let webhook_auth =
-        WebhookAuth { hmac_secret: config.webhook_secret.clone(), jwt_secret: config.oauth_client_secret.clone() };
+    let demo = match crate::demo::wanted(config) {
+        true => Some(crate::demo::start(config, loopback(listener.local_addr()?), &database.pool).await?),
+        false => None,
+    };
+    let secret_key = demo.as_ref().map(|d| d.secret_key.clone()).or_else(|| config.secret_key.clone());
+    let webhook_secret = demo.as_ref().map(|d| d.webhook_secret.clone()).or_else(|| config.webhook_secret.clone());
+    let webhook_auth = WebhookAuth { hmac_secret: webhook_secret, jwt_secret: config.oauth_client_secret.clone() };
     if !webhook_auth.is_configured() {
         tracing::warn!("no JIRA_WEBHOOK_SECRET or JIRA_OAUTH_CLIENT_SECRET: every webhook delivery will be refused");
     }
@@ -45,12 +51,12 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
         jira_base_url: config.jira_base_url.clone(),
         webhook_auth,
         ingest: IngestWriter::spawn(database.pool.clone(), INGEST_WRITERS),
-        connections: bootstrap_connections(config, database).await,
+        connections: bootstrap_connections(config, database, secret_key.clone()).await,
     });
     tracing::info!(address = %listener.local_addr()?, "arksync is serving the API");
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(http::serve(listener, state, shutdown.clone()));
-    let worker = (config.workers > 0).then(|| tokio::spawn(worker(config, database).run(shutdown.clone())));
+    let worker = (config.workers > 0).then(|| tokio::spawn(worker(config, database, secret_key).run(shutdown.clone())));
     wait_for_signal().await;
     tracing::info!("shutting down: draining requests and jobs");
     shutdown.cancel();
@@ -58,15 +64,26 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     if let Some(worker) = worker {
         worker.await.context("the worker task failed")??;
     }
+    if let Some(demo) = demo {
+        demo.sim.shutdown().await;
+    }
     Ok(())
+}
+
+/// Where a local client reaches an address we listen on.
+fn loopback(mut addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    addr
 }
 
 /// The connection store, with the `default` connection created from the
 /// `JIRA_*` variables when they describe one and it does not exist yet.
 /// Without `ARKSYNC_SECRET_KEY` the credentials are not stored (and a
 /// warning says so): arksync never writes a plaintext secret.
-async fn bootstrap_connections(config: &Config, database: &Database) -> ConnectionStore {
-    let store = ConnectionStore::new(database.pool.clone(), config.secret_key.clone());
+async fn bootstrap_connections(config: &Config, database: &Database, key: Option<SecretKey>) -> ConnectionStore {
+    let store = ConnectionStore::new(database.pool.clone(), key);
     match store.bootstrap(&config.jira, config.jira_base_url.as_deref()).await {
         Ok(Some(id)) => tracing::info!(connection = id, "created the default Jira connection from the environment"),
         Ok(None) => {}
@@ -81,7 +98,7 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
     let result = async {
         db::migrate(&database.pool).await?;
         let shutdown = CancellationToken::new();
-        let running = tokio::spawn(worker(&config, &database).run(shutdown.clone()));
+        let running = tokio::spawn(worker(&config, &database, config.secret_key.clone()).run(shutdown.clone()));
         wait_for_signal().await;
         tracing::info!("shutting down: draining jobs");
         shutdown.cancel();
@@ -93,11 +110,12 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
 }
 
 /// The worker with every job kind arksync knows.
-fn worker(config: &Config, database: &Database) -> Worker {
-    let store = ConnectionStore::new(database.pool.clone(), config.secret_key.clone());
+fn worker(config: &Config, database: &Database, key: Option<SecretKey>) -> Worker {
+    let store = ConnectionStore::new(database.pool.clone(), key);
     let engine = crate::sync::Engine::new(database.pool.clone(), store);
     let registry = crate::webhooks::process::register(Registry::new(), Some(engine.clone()));
-    let registry = crate::sync::outbound::register(registry, engine);
+    let registry = crate::sync::outbound::register(registry, engine.clone());
+    let registry = crate::sync::reconcile::register(registry, engine);
     let worker_config = WorkerConfig {
         concurrency: config.workers.max(1),
         completed_retention: std::time::Duration::from_secs(config.completed_job_retention_secs),

@@ -285,3 +285,60 @@ pub async fn insert_conflict(client: &impl GenericClient, c: &NewConflict<'_>) -
 pub async fn set_change_source(client: &impl GenericClient, source: &str) -> Result<(), tokio_postgres::Error> {
     client.execute("SELECT set_config('arksync.sync_source', $1, true)", &[&source]).await.map(drop)
 }
+
+/// Jira projects that items sync with (linked or asked to).
+pub async fn synced_projects(client: &impl GenericClient) -> Result<Vec<String>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT jira_project_key FROM jira_integration_mappings WHERE sync_status <> 'unlinked' \
+             UNION SELECT jira_project_key FROM user_stories WHERE sync_to_jira AND jira_project_key IS NOT NULL \
+             UNION SELECT jira_project_key FROM defects WHERE sync_to_jira AND jira_project_key IS NOT NULL \
+             UNION SELECT jira_project_key FROM epics WHERE sync_to_jira AND jira_project_key IS NOT NULL \
+             ORDER BY 1",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// A reconciliation high-water mark.
+pub async fn cursor(client: &impl GenericClient, name: &str) -> Result<Option<DateTime<Utc>>, tokio_postgres::Error> {
+    Ok(client.query_opt("SELECT position FROM sync_cursors WHERE name = $1", &[&name]).await?.map(|r| r.get(0)))
+}
+
+pub async fn set_cursor(
+    client: &impl GenericClient,
+    name: &str,
+    at: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO sync_cursors (name, position) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
+            &[&name, &at],
+        )
+        .await
+        .map(drop)
+}
+
+/// Enqueues a push for syncing items whose last push failed, or that were
+/// edited after their last sync with no push waiting or running (a lost
+/// job, a crash). Returns how many jobs were added.
+pub async fn enqueue_stale_pushes(client: &impl GenericClient, limit: i64) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO jobs (kind, payload, unique_key, max_attempts) \
+             SELECT 'push_to_jira', jsonb_build_object('type', kind, 'id', id), 'push:' || id, 25 FROM ( \
+                 SELECT 'user_story' AS kind, id, updated_at, last_synced_at, sync_status, sync_to_jira FROM user_stories \
+                 UNION ALL SELECT 'defect', id, updated_at, last_synced_at, sync_status, sync_to_jira FROM defects \
+                 UNION ALL SELECT 'epic', id, updated_at, last_synced_at, sync_status, sync_to_jira FROM epics) items \
+             WHERE sync_to_jira AND sync_status IS DISTINCT FROM 'disabled' \
+               AND (sync_status = 'error' OR last_synced_at IS NULL OR updated_at > last_synced_at) \
+               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.unique_key = 'push:' || items.id \
+                               AND j.state IN ('available', 'running')) \
+             ORDER BY updated_at LIMIT $1 \
+             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state = 'available' DO NOTHING",
+            &[&limit],
+        )
+        .await
+}

@@ -17,6 +17,7 @@ pub mod inbound;
 pub mod mapping;
 pub mod maps;
 pub mod outbound;
+pub mod reconcile;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -19,6 +19,10 @@ struct Service {
 fn start(data_dir: &std::path::Path) -> Service {
     let child = Command::new(env!("CARGO_BIN_EXE_arksync"))
         .env_remove("DATABASE_URL")
+        .env_remove("ARKSYNC_DEMO")
+        .env_remove("JIRA_EMAIL")
+        .env_remove("JIRA_PAT")
+        .env_remove("JIRA_OAUTH_CLIENT_ID")
         .env("ARKSYNC_DATA_DIR", data_dir)
         .env("ARKSYNC_LISTEN", "127.0.0.1:0")
         .env("LOG_FORMAT", "json")
@@ -141,4 +145,52 @@ fn healthcheck(address: &str) -> std::process::ExitStatus {
         .stderr(Stdio::null())
         .status()
         .unwrap()
+}
+
+#[tokio::test]
+async fn with_nothing_configured_the_demo_syncs_both_ways_with_the_simulator() {
+    let data_dir = test_root().join(format!("svc-{}", uuid::Uuid::new_v4().simple()));
+    let service = start(&data_dir);
+    let jira = service
+        .log
+        .iter()
+        .find_map(|e| e["jira"].as_str().map(str::to_owned))
+        .expect("the demo logs the simulator's address");
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{}/api/user-stories", service.base))
+        .json(&json!({"title": "Try arksync", "syncToJira": true, "jiraProjectKey": "PROJ"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let story = format!("{}/api/user-stories/{}", service.base, created["id"].as_str().unwrap());
+    let key = poll(&http, &story, |s| s["jiraIssueKey"].as_str().map(str::to_owned)).await;
+    let res = http
+        .put(format!("{jira}/rest/api/3/issue/{key}"))
+        .basic_auth("jane.doe@example.com", Some("jane-token"))
+        .json(&json!({"fields": {"summary": "Renamed in Jira"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let title = poll(&http, &story, |s| (s["title"] == "Renamed in Jira").then(|| s["syncSource"].clone())).await;
+    assert_eq!(title, "jira");
+    stop(service);
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+/// Reads `url` until `pick` finds what it waits for (at most 30 s).
+async fn poll<T>(http: &reqwest::Client, url: &str, pick: impl Fn(&Value) -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let v: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+        if let Some(found) = pick(&v) {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "gave up waiting on {url}: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -18,6 +18,7 @@ use crate::jira_support::{admin_get, requests, site_connection, store};
 pub struct Synced {
     pub app: TestApp,
     pub sim: SimServer,
+    pub engine: Engine,
     stop: CancellationToken,
     worker: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -34,8 +35,10 @@ impl Synced {
         let store = store(&app.db);
         site_connection(&store, &sim, "default").await;
         let engine = Engine::new(app.db.pool.clone(), store);
-        let registry = arksync::webhooks::process::register(Registry::new(), Some(engine.clone()));
-        let registry = arksync::sync::outbound::register(registry, engine);
+        let worker_engine = engine.clone();
+        let registry = arksync::webhooks::process::register(Registry::new(), Some(worker_engine.clone()));
+        let registry = arksync::sync::outbound::register(registry, worker_engine.clone());
+        let registry = arksync::sync::reconcile::register(registry, worker_engine);
         let config = WorkerConfig {
             poll_interval: Duration::from_millis(100),
             retry_base: Duration::from_millis(50),
@@ -44,7 +47,7 @@ impl Synced {
         };
         let stop = CancellationToken::new();
         let worker = Worker::new(app.db.pool.clone(), app.db.pg_config(), registry, config).run(stop.clone());
-        Self { app, sim, stop, worker: Some(tokio::spawn(worker)) }
+        Self { app, sim, engine, stop, worker: Some(tokio::spawn(worker)) }
     }
 
     /// Waits until nothing moves: no job waiting or running, and no new
