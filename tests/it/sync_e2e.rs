@@ -246,3 +246,75 @@ async fn a_transition_in_jira_moves_the_item_and_a_deleted_issue_disables_it() {
     assert_eq!(deletes, 1);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_worker_killed_between_jiras_201_and_our_commit_never_creates_a_second_issue() {
+    let app = TestApp::spawn().await;
+    let sim = crate::jira_support::sim(SimConfig::default()).await;
+    let store = store(&app.db);
+    site_connection(&store, &sim, "default").await;
+    let (_, story) = app
+        .post("/api/user-stories", json!({"title": "Exactly once", "syncToJira": true, "jiraProjectKey": "PROJ"}))
+        .await;
+    let id = story["id"].as_str().unwrap().to_owned();
+    // Hold the mapping table: worker A's create reaches Jira, then its
+    // write of the link blocks.
+    let mut blocker = app.db.connect().await;
+    let lock = blocker.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE jira_integration_mappings IN EXCLUSIVE MODE").await.unwrap();
+
+    let (pool, pg_config, engine) =
+        (app.db.pool.clone(), app.db.pg_config(), Engine::new(app.db.pool.clone(), store.clone()));
+    let sim_url = sim.base_url();
+    let killed = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let registry = arksync::sync::outbound::register(Registry::new(), engine);
+            let config = WorkerConfig { lease: Duration::from_secs(1), ..WorkerConfig::default() };
+            tokio::spawn(Worker::new(pool, pg_config, registry, config).run(CancellationToken::new()));
+            // Until Jira has answered 201 to the create.
+            loop {
+                let log: Value = reqwest::get(format!("{sim_url}/_sim/requests")).await.unwrap().json().await.unwrap();
+                let created = log
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["method"] == "POST" && r["path"] == "/rest/api/3/issue" && r["status"] == 201);
+                if created {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        drop(rt); // the process dies here: nothing more of worker A runs
+    });
+    // The simulator runs on this test's runtime: wait without blocking it.
+    tokio::task::spawn_blocking(move || killed.join().unwrap()).await.unwrap();
+    lock.rollback().await.unwrap();
+
+    // Worker B rescues the job once A's lease expires and runs it again.
+    let engine = Engine::new(app.db.pool.clone(), store);
+    let registry = arksync::sync::outbound::register(Registry::new(), engine);
+    let config = WorkerConfig { rescue_interval: Duration::from_millis(200), ..WorkerConfig::default() };
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Worker::new(app.db.pool.clone(), app.db.pg_config(), registry, config).run(stop.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let key = loop {
+        let (_, got) = app.get(&format!("/api/user-stories/{id}")).await;
+        if got["syncStatus"] == "synced" {
+            break got["jiraIssueKey"].as_str().unwrap().to_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the push never completed: {got}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    let issues = admin_get(&sim, "issues").await;
+    let ours: Vec<&Value> =
+        issues.as_array().unwrap().iter().filter(|i| i["fields"]["customfield_10001"] == id.as_str()).collect();
+    assert_eq!(ours.len(), 1, "one issue, not two");
+    assert_eq!(ours[0]["key"], key.as_str());
+    let creates =
+        requests(&sim).await.iter().filter(|r| r["method"] == "POST" && r["path"] == "/rest/api/3/issue").count();
+    assert_eq!(creates, 1, "the retry found the issue instead of creating another");
+}
