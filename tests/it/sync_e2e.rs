@@ -36,6 +36,7 @@ impl Synced {
         let engine = Engine::new(app.db.pool.clone(), store);
         let registry = arksync::webhooks::process::register(Registry::new(), Some(engine.clone()));
         let registry = arksync::sync::outbound::register(registry, engine);
+        let registry = arksync::sync::bulk::register(registry);
         let config = WorkerConfig {
             poll_interval: Duration::from_millis(100),
             retry_base: Duration::from_millis(50),
