@@ -69,6 +69,11 @@ async fn sync_to_jira_marks_the_item_and_pushes_it_even_when_nothing_changed() {
     assert_eq!(status, 404);
     let (status, body) = s.app.post(&format!("/api/defects/{id}/sync-to-jira"), json!({"jiraProjectKey": "no"})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("jiraProjectKey")));
+    let (status, body) = s.app.post(&format!("/api/defects/{id}/sync-to-jira"), json!({"force": true})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("unknown_field")));
+    let res = reqwest::Client::new().post(s.app.url(&format!("/api/defects/{id}/sync-to-jira"))).send().await.unwrap();
+    assert_eq!(res.status(), 202, "an empty body asks for nothing more");
+    assert_eq!(s.app.get(&format!("/api/defects/{id}/sync-to-jira")).await.0, 405);
     s.stop().await;
 }
 
@@ -121,6 +126,12 @@ async fn a_manual_mapping_links_an_existing_issue_pushes_to_it_and_unlinks() {
     s.app.patch(&format!("/api/user-stories/{id}"), json!({"title": "Edited after unlink"})).await;
     s.settle().await;
     assert_eq!(s.issue(&key).await["fields"]["summary"], "Linked by hand", "an unlinked item is not pushed");
+    // The same link again revives the old mapping row and pushes.
+    let (status, relinked) = s.app.post("/api/jira/mappings", link(&key)).await;
+    assert_eq!((status, &relinked["id"]), (201, &mapping["id"]), "{relinked}");
+    s.settle().await;
+    assert_eq!(s.issue(&key).await["fields"]["summary"], "Edited after unlink");
+    assert_eq!(issues_of(&s, &id).await.len(), 1);
     s.stop().await;
 }
 
