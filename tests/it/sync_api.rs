@@ -345,3 +345,36 @@ async fn resolving_a_conflict_for_arkhitekton_writes_our_version_and_pushes_it_t
     assert_eq!(stats["conflictsOpen"], 0, "{stats}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn bulk_and_stats_refuse_bad_input_and_write_nothing() {
+    let app = TestApp::spawn().await;
+    let too_many: Vec<String> = (0..10_001).map(|i| format!("US-{i:07}")).collect();
+    let (status, body) =
+        app.post("/api/jira/sync/bulk", json!({"entityIds": too_many, "syncDirection": "to_jira"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("entityIds")), "{body}");
+    let (status, body) = app.post("/api/jira/sync/bulk", json!({"entityIds": [], "syncDirection": "to_jira"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("entityIds")));
+    let (status, body) = app.post("/api/jira/sync/bulk", json!({"entityIds": ["US-0000000"]})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("missing_field")));
+    let (status, body) = app.post("/api/jira/sync/bulk", json!({"entityIds": [1], "syncDirection": "to_jira"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_type")));
+    let ops = count(&app, "SELECT count(*) FROM bulk_sync_operations WHERE $1 <> ''", "x").await;
+    let jobs = count(&app, "SELECT count(*) FROM jobs WHERE $1 <> ''", "x").await;
+    assert_eq!((ops, jobs), (0, 0), "nothing written");
+    let (status, op) =
+        app.post("/api/jira/sync/bulk", json!({"entityIds": ["US-0000000"], "syncDirection": "bi_directional"})).await;
+    assert_eq!((status, op["total"].as_i64()), (202, Some(0)), "{op}");
+    let (_, progress) = app.get(&format!("/api/jira/sync/bulk/{}", op["operationId"].as_str().unwrap())).await;
+    assert_eq!((progress["status"].as_str(), progress["pending"].as_i64()), (Some("queued"), Some(0)), "{progress}");
+    assert_eq!(app.get("/api/jira/sync/bulk/not-an-id").await.0, 404);
+    let (status, stats) = app.get("/api/jira/sync/stats").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        stats,
+        json!({"totalMappings": 0, "activeSyncs": 0, "errorSyncs": 0, "pending": 0, "lastSyncTime": null,
+               "syncRate": {"last24h": 0, "last7d": 0}, "conflictsOpen": 0})
+    );
+    assert_eq!(app.delete("/api/jira/mappings/not-a-uuid").await, 404);
+    assert_eq!(app.delete("/api/jira/mappings/00000000-0000-0000-0000-000000000000").await, 404);
+}
