@@ -45,18 +45,23 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     if !webhook_auth.is_configured() {
         tracing::warn!("no JIRA_WEBHOOK_SECRET or JIRA_OAUTH_CLIENT_SECRET: every webhook delivery will be refused");
     }
+    let connections = bootstrap_connections(config, database, secret_key.clone()).await;
+    // One engine for the API and the worker: one Jira client (and rate
+    // limiter) per connection in this process.
+    let engine = crate::sync::Engine::new(database.pool.clone(), connections.clone());
     let state = Arc::new(AppState {
         pool: database.pool.clone(),
         max_body_bytes: config.max_body_bytes,
         jira_base_url: config.jira_base_url.clone(),
         webhook_auth,
         ingest: IngestWriter::spawn(database.pool.clone(), INGEST_WRITERS),
-        connections: bootstrap_connections(config, database, secret_key.clone()).await,
+        sync: engine.clone(),
+        connections,
     });
     tracing::info!(address = %listener.local_addr()?, "arksync is serving the API");
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(http::serve(listener, state, shutdown.clone()));
-    let worker = (config.workers > 0).then(|| tokio::spawn(worker(config, database, secret_key).run(shutdown.clone())));
+    let worker = (config.workers > 0).then(|| tokio::spawn(worker(config, database, engine).run(shutdown.clone())));
     wait_for_signal().await;
     tracing::info!("shutting down: draining requests and jobs");
     shutdown.cancel();
@@ -98,7 +103,9 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
     let result = async {
         db::migrate(&database.pool).await?;
         let shutdown = CancellationToken::new();
-        let running = tokio::spawn(worker(&config, &database, config.secret_key.clone()).run(shutdown.clone()));
+        let store = ConnectionStore::new(database.pool.clone(), config.secret_key.clone());
+        let engine = crate::sync::Engine::new(database.pool.clone(), store);
+        let running = tokio::spawn(worker(&config, &database, engine).run(shutdown.clone()));
         wait_for_signal().await;
         tracing::info!("shutting down: draining jobs");
         shutdown.cancel();
@@ -110,12 +117,11 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
 }
 
 /// The worker with every job kind arksync knows.
-fn worker(config: &Config, database: &Database, key: Option<SecretKey>) -> Worker {
-    let store = ConnectionStore::new(database.pool.clone(), key);
-    let engine = crate::sync::Engine::new(database.pool.clone(), store);
+fn worker(config: &Config, database: &Database, engine: crate::sync::Engine) -> Worker {
     let registry = crate::webhooks::process::register(Registry::new(), Some(engine.clone()));
     let registry = crate::sync::outbound::register(registry, engine.clone());
     let registry = crate::sync::reconcile::register(registry, engine);
+    let registry = crate::sync::bulk::register(registry);
     let worker_config = WorkerConfig {
         concurrency: config.workers.max(1),
         completed_retention: std::time::Duration::from_secs(config.completed_job_retention_secs),

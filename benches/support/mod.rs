@@ -73,6 +73,10 @@ impl Bench {
             webhook_auth: WebhookAuth { hmac_secret: Some(Secret::new(SECRET)), jwt_secret: None },
             ingest: IngestWriter::spawn(self.pool.clone(), 2),
             connections: arksync::jira::store::ConnectionStore::new(self.pool.clone(), None),
+            sync: arksync::sync::Engine::new(
+                self.pool.clone(),
+                arksync::jira::store::ConnectionStore::new(self.pool.clone(), None),
+            ),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

@@ -1,11 +1,14 @@
 //! PostgreSQL: the connection pool, the migrations, and all SQL arksync runs
 //! (one small function per statement, in the submodules).
 
+pub mod bulk;
+pub mod conflicts;
 pub mod connections;
 pub mod jobs;
 pub mod raw_json;
 pub mod stats;
 pub mod sync;
+pub mod sync_admin;
 pub mod webhook_events;
 pub mod work_items;
 

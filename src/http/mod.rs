@@ -1,12 +1,17 @@
 //! The HTTP API: a plain hyper 1.x server, a router that matches method and
 //! path segments, one file per resource, and [`ApiError`].
 
+mod body;
+mod bulk;
+mod conflicts;
 mod connections;
 mod error;
 mod health;
+mod mappings;
 mod oauth;
 mod request;
 mod router;
+mod sync;
 mod webhooks;
 mod work_items;
 
@@ -36,6 +41,9 @@ pub struct AppState {
     pub ingest: crate::webhooks::ingest::IngestWriter,
     /// Jira connections and the key that seals their credentials.
     pub connections: crate::jira::store::ConnectionStore,
+    /// The sync engine, for the few requests that ask Jira directly (a
+    /// manual link reads the issue).
+    pub sync: crate::sync::Engine,
 }
 
 /// Serves until `shutdown` is cancelled, then stops accepting, lets

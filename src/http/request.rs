@@ -43,7 +43,7 @@ pub async fn read_json(req: Request<Incoming>, limit: usize) -> Result<Value, Ap
 }
 
 /// `application/json`, with or without parameters such as a charset.
-fn is_json<B>(req: &Request<B>) -> bool {
+pub(super) fn is_json<B>(req: &Request<B>) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use tracing::Instrument;
 
-use super::{ApiError, AppState, connections, health, oauth, webhooks, work_items};
+use super::{ApiError, AppState, bulk, conflicts, connections, health, mappings, oauth, sync, webhooks, work_items};
 use crate::domain::EntityKind;
 
 /// The resource a path names, with its route template.
@@ -24,6 +24,17 @@ enum Route<'p> {
     Metrics,
     Collection(EntityKind),
     Item(EntityKind, &'p str),
+    SyncToJira(EntityKind, &'p str),
+    SyncHistory(EntityKind, &'p str),
+    Mappings,
+    Mapping(&'p str),
+    SyncStats,
+    Bulk,
+    BulkOperation(&'p str),
+    RetryFailed,
+    Conflicts,
+    Conflict(&'p str),
+    ResolveConflict(&'p str),
     Webhooks,
     WebhookStatus(&'p str),
     Connections,
@@ -41,6 +52,17 @@ impl Route<'_> {
             Self::Metrics => "/metrics".into(),
             Self::Collection(kind) => format!("/api/{}", kind.collection()),
             Self::Item(kind, _) => format!("/api/{}/:id", kind.collection()),
+            Self::SyncToJira(kind, _) => format!("/api/{}/:id/sync-to-jira", kind.collection()),
+            Self::SyncHistory(kind, _) => format!("/api/{}/:id/sync-history", kind.collection()),
+            Self::Mappings => "/api/jira/mappings".into(),
+            Self::Mapping(_) => "/api/jira/mappings/:id".into(),
+            Self::SyncStats => "/api/jira/sync/stats".into(),
+            Self::Bulk => "/api/jira/sync/bulk".into(),
+            Self::BulkOperation(_) => "/api/jira/sync/bulk/:operationId".into(),
+            Self::RetryFailed => "/api/jira/sync/retry-failed".into(),
+            Self::Conflicts => "/api/jira/conflicts".into(),
+            Self::Conflict(_) => "/api/jira/conflicts/:id".into(),
+            Self::ResolveConflict(_) => "/api/jira/conflicts/:id/resolve".into(),
             Self::Webhooks => "/api/jira/webhooks".into(),
             Self::WebhookStatus(_) => "/api/jira/webhooks/:eventId/status".into(),
             Self::Connections => "/api/jira/connections".into(),
@@ -64,6 +86,21 @@ fn route(path: &str) -> Route<'_> {
         ["api", "jira", "connections", id] => Route::Connection(id),
         ["api", "jira", "oauth", "authorize"] => Route::OAuthAuthorize,
         ["api", "jira", "oauth", "callback"] => Route::OAuthCallback,
+        ["api", "jira", "mappings"] => Route::Mappings,
+        ["api", "jira", "mappings", id] => Route::Mapping(id),
+        ["api", "jira", "sync", "stats"] => Route::SyncStats,
+        ["api", "jira", "sync", "bulk"] => Route::Bulk,
+        ["api", "jira", "sync", "bulk", id] => Route::BulkOperation(id),
+        ["api", "jira", "sync", "retry-failed"] => Route::RetryFailed,
+        ["api", "jira", "conflicts"] => Route::Conflicts,
+        ["api", "jira", "conflicts", id] => Route::Conflict(id),
+        ["api", "jira", "conflicts", id, "resolve"] => Route::ResolveConflict(id),
+        ["api", collection, id, "sync-to-jira"] => {
+            EntityKind::from_collection(collection).map_or(Route::NotFound, |kind| Route::SyncToJira(kind, id))
+        }
+        ["api", collection, id, "sync-history"] => {
+            EntityKind::from_collection(collection).map_or(Route::NotFound, |kind| Route::SyncHistory(kind, id))
+        }
         ["api", collection] => EntityKind::from_collection(collection).map_or(Route::NotFound, Route::Collection),
         ["api", collection, id] => {
             EntityKind::from_collection(collection).map_or(Route::NotFound, |kind| Route::Item(kind, id))
@@ -114,6 +151,26 @@ async fn dispatch(
         (Route::Item(kind, id), Method::PATCH) => work_items::patch(state, *kind, id, req).await,
         (Route::Item(kind, id), Method::DELETE) => work_items::delete(state, *kind, id).await,
         (Route::Item(..), _) => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
+        (Route::SyncToJira(kind, id), Method::POST) => sync::sync_to_jira(state, *kind, id, req).await,
+        (Route::SyncHistory(kind, id), Method::GET) => sync::history(state, *kind, id, &req).await,
+        (Route::Mappings, Method::POST) => mappings::create(state, req).await,
+        (Route::Mapping(id), Method::GET) => mappings::get(state, id).await,
+        (Route::Mapping(id), Method::DELETE) => mappings::delete(state, id).await,
+        (Route::SyncStats, Method::GET) => sync::stats(state).await,
+        (Route::Bulk, Method::POST) => bulk::create(state, req).await,
+        (Route::BulkOperation(id), Method::GET) => bulk::get(state, id).await,
+        (Route::RetryFailed, Method::POST) => sync::retry_failed(state, req).await,
+        (Route::Conflicts, Method::GET) => conflicts::list(state, &req).await,
+        (Route::Conflict(id), Method::GET) => conflicts::get(state, id).await,
+        (Route::ResolveConflict(id), Method::POST) => conflicts::resolve(state, id, req).await,
+        (Route::SyncToJira(..) | Route::Mappings | Route::Bulk | Route::RetryFailed | Route::ResolveConflict(_), _) => {
+            Err(ApiError::MethodNotAllowed { allow: "POST" })
+        }
+        (
+            Route::SyncHistory(..) | Route::SyncStats | Route::BulkOperation(_) | Route::Conflicts | Route::Conflict(_),
+            _,
+        ) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        (Route::Mapping(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET, DELETE" }),
         (Route::Webhooks, Method::POST) => webhooks::receive(state, req).await,
         (Route::Webhooks, _) => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         (Route::WebhookStatus(id), Method::GET) => webhooks::status(state, id).await,
@@ -144,5 +201,10 @@ mod tests {
         assert!(matches!(route("/api/epics/"), Route::Collection(EntityKind::Epic)));
         assert!(matches!(route("/api/widgets"), Route::NotFound));
         assert!(matches!(route("/api/defects/DEF-1/extra"), Route::NotFound));
+        let r = route("/api/epics/EPIC-K7V595F/sync-to-jira");
+        assert!(matches!(r, Route::SyncToJira(EntityKind::Epic, "EPIC-K7V595F")));
+        assert_eq!(r.template(), "/api/epics/:id/sync-to-jira");
+        assert!(matches!(route("/api/jira/conflicts/x/resolve"), Route::ResolveConflict("x")));
+        assert!(matches!(route("/api/widgets/W-1/sync-history"), Route::NotFound));
     }
 }

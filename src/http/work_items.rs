@@ -120,13 +120,13 @@ async fn fetch(
     sql::get(client, kind, id, state.jira_base_url.as_deref()).await?.ok_or_else(|| not_found(kind, id))
 }
 
-fn not_found(kind: EntityKind, id: &str) -> ApiError {
+pub(super) fn not_found(kind: EntityKind, id: &str) -> ApiError {
     ApiError::NotFound(format!("no {} with id `{id}`", kind.noun()))
 }
 
 /// Turns a constraint the database enforced into a 400 naming the field;
 /// the database's own text never reaches the client.
-fn write_error(kind: EntityKind, err: tokio_postgres::Error) -> ApiError {
+pub(super) fn write_error(kind: EntityKind, err: tokio_postgres::Error) -> ApiError {
     let Some(db) = err.as_db_error() else { return err.into() };
     let field = db
         .constraint()
@@ -179,7 +179,7 @@ fn parse_list_query(kind: EntityKind, pairs: &[(String, String)]) -> Result<(Lis
     Ok((filter, limit))
 }
 
-fn parse_limit(value: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_limit(value: &str) -> Result<i64, ApiError> {
     match value.parse::<i64>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         _ => Err(InputError::new(
@@ -191,7 +191,7 @@ fn parse_limit(value: &str) -> Result<i64, ApiError> {
     }
 }
 
-fn one_of(name: &str, value: &str, allowed: &[&str]) -> Result<String, ApiError> {
+pub(super) fn one_of(name: &str, value: &str, allowed: &[&str]) -> Result<String, ApiError> {
     if allowed.contains(&value) {
         Ok(value.to_owned())
     } else {
@@ -213,11 +213,11 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, ApiError> {
 }
 
 /// Cursors are opaque to clients: base64url of `micros|id` of the last row.
-fn encode_cursor(created_at: DateTime<Utc>, id: &str) -> String {
+pub(super) fn encode_cursor(created_at: DateTime<Utc>, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.timestamp_micros()))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), ApiError> {
+pub(super) fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), ApiError> {
     let bad = || InputError::new("invalid_value", "cursor".to_owned(), "`cursor` is not a cursor this API gave out");
     let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;

@@ -11,7 +11,9 @@
 //!   stale versions; nothing changed → no write), with concurrent edits
 //!   resolved and recorded ([`conflicts`]). Changes are written with
 //!   `sync_source = 'jira'`, which the triggers refuse to push back.
+//! - Bulk ([`bulk`]): a bulk sync's pushes, enqueued in batches.
 
+pub mod bulk;
 pub mod conflicts;
 pub mod inbound;
 pub mod mapping;

@@ -196,6 +196,10 @@ impl TestApp {
             },
             ingest: IngestWriter::spawn(db.pool.clone(), 2),
             connections: ConnectionStore::new(db.pool.clone(), Some(test_secret_key())),
+            sync: arksync::sync::Engine::new(
+                db.pool.clone(),
+                ConnectionStore::new(db.pool.clone(), Some(test_secret_key())),
+            ),
         };
         tweak(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

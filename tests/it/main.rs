@@ -20,6 +20,7 @@ mod outbox;
 mod queue;
 mod runbook;
 mod schema;
+mod sync_api;
 mod sync_chaos;
 pub mod sync_e2e;
 mod webhooks;
