@@ -49,6 +49,7 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     });
     tracing::info!(address = %listener.local_addr()?, "arksync is serving the API");
     let shutdown = CancellationToken::new();
+    crate::scheduler::spawn(config, database.pool.clone(), shutdown.clone()).await?;
     let server = tokio::spawn(http::serve(listener, state, shutdown.clone()));
     let worker = (config.workers > 0).then(|| tokio::spawn(worker(config, database).run(shutdown.clone())));
     wait_for_signal().await;
@@ -81,6 +82,7 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
     let result = async {
         db::migrate(&database.pool).await?;
         let shutdown = CancellationToken::new();
+        crate::scheduler::spawn(&config, database.pool.clone(), shutdown.clone()).await?;
         let running = tokio::spawn(worker(&config, &database).run(shutdown.clone()));
         wait_for_signal().await;
         tracing::info!("shutting down: draining jobs");
@@ -97,6 +99,7 @@ fn worker(config: &Config, database: &Database) -> Worker {
     let store = ConnectionStore::new(database.pool.clone(), config.secret_key.clone());
     let engine = crate::sync::Engine::new(database.pool.clone(), store);
     let registry = crate::webhooks::process::register(Registry::new(), Some(engine.clone()));
+    let registry = crate::scheduler::register_jobs(registry, &engine, crate::scheduler::Retention::from_config(config));
     let registry = crate::sync::outbound::register(registry, engine);
     let worker_config = WorkerConfig {
         concurrency: config.workers.max(1),

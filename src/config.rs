@@ -90,6 +90,14 @@ pub struct Config {
     pub workers: usize,
     /// Seconds a completed job is kept before the worker prunes it.
     pub completed_job_retention_secs: u64,
+    /// Days finished webhook deliveries are kept (pending ones always are).
+    pub webhook_event_retention_days: i32,
+    /// Days sync log entries are kept.
+    pub sync_log_retention_days: i32,
+    /// Seconds between reconciliation passes.
+    pub reconcile_interval_secs: u64,
+    /// Seconds between retention prunes.
+    pub prune_interval_secs: u64,
 }
 
 /// The variables, with their meaning, for `--help`.
@@ -105,6 +113,10 @@ ENVIRONMENT:
   ARKSYNC_DB_POOL_SIZE    PostgreSQL connections in the pool [default: 16]
   ARKSYNC_WORKERS         Jobs run at once by this process [default: 10; 0 = API only]
   ARKSYNC_COMPLETED_JOB_RETENTION_SECS  Completed jobs are pruned after this [default: 3600]
+  ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS  Finished webhook deliveries are deleted after this [default: 30]
+  ARKSYNC_SYNC_LOG_RETENTION_DAYS       Sync log entries are deleted after this [default: 90]
+  ARKSYNC_RECONCILE_INTERVAL_SECS       Seconds between reconciliation passes [default: 300]
+  ARKSYNC_PRUNE_INTERVAL_SECS           Seconds between retention prunes [default: 3600]
   JIRA_BASE_URL           Jira site, for issue links (https://yourcompany.atlassian.net)
   JIRA_WEBHOOK_SECRET     Secret of the Jira admin webhook (X-Hub-Signature: sha256=...)
   JIRA_FLAVOR             cloud | datacenter [default: cloud]
@@ -152,6 +164,26 @@ impl Config {
                 "3600",
                 "a whole number of seconds",
             )?,
+            webhook_event_retention_days: parse_positive(
+                "ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS",
+                get("ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS"),
+                30,
+            )? as i32,
+            sync_log_retention_days: parse_positive(
+                "ARKSYNC_SYNC_LOG_RETENTION_DAYS",
+                get("ARKSYNC_SYNC_LOG_RETENTION_DAYS"),
+                90,
+            )? as i32,
+            reconcile_interval_secs: parse_positive(
+                "ARKSYNC_RECONCILE_INTERVAL_SECS",
+                get("ARKSYNC_RECONCILE_INTERVAL_SECS"),
+                300,
+            )? as u64,
+            prune_interval_secs: parse_positive(
+                "ARKSYNC_PRUNE_INTERVAL_SECS",
+                get("ARKSYNC_PRUNE_INTERVAL_SECS"),
+                3600,
+            )? as u64,
             secret_key: get("ARKSYNC_SECRET_KEY").map(|k| parse_secret_key(&k)).transpose()?,
             jira: parse_jira(&get)?,
         })
@@ -315,6 +347,19 @@ mod tests {
         let err = config(&[("ARKSYNC_SECRET_KEY", "c2hvcnQ=")]).unwrap_err();
         assert_eq!(err.var, "ARKSYNC_SECRET_KEY");
         assert!(!err.to_string().contains("c2hvcnQ="));
+    }
+
+    #[test]
+    fn schedule_and_retention_settings_default_and_name_their_variable() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.webhook_event_retention_days, c.sync_log_retention_days), (30, 90));
+        assert_eq!((c.reconcile_interval_secs, c.prune_interval_secs), (300, 3600));
+        assert_eq!(
+            config(&[("ARKSYNC_RECONCILE_INTERVAL_SECS", "0")]).unwrap_err().var,
+            "ARKSYNC_RECONCILE_INTERVAL_SECS"
+        );
+        let err = config(&[("ARKSYNC_SYNC_LOG_RETENTION_DAYS", "ninety")]).unwrap_err();
+        assert_eq!(err.var, "ARKSYNC_SYNC_LOG_RETENTION_DAYS");
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod ops_config;
 mod outbox;
 mod queue;
 mod runbook;
+mod scheduler;
 mod schema;
 mod sync_e2e;
 mod webhooks;
