@@ -50,6 +50,7 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "arksync is serving the API");
     let shutdown = CancellationToken::new();
     crate::scheduler::spawn(config, database.pool.clone(), shutdown.clone()).await?;
+    crate::metrics::listener::spawn(config.metrics_listen, database.pool.clone(), shutdown.clone()).await?;
     let server = tokio::spawn(http::serve(listener, state, shutdown.clone()));
     let worker = (config.workers > 0).then(|| tokio::spawn(worker(config, database).run(shutdown.clone())));
     wait_for_signal().await;
@@ -83,6 +84,7 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
         db::migrate(&database.pool).await?;
         let shutdown = CancellationToken::new();
         crate::scheduler::spawn(&config, database.pool.clone(), shutdown.clone()).await?;
+        crate::metrics::listener::spawn(config.metrics_listen, database.pool.clone(), shutdown.clone()).await?;
         let running = tokio::spawn(worker(&config, &database).run(shutdown.clone()));
         wait_for_signal().await;
         tracing::info!("shutting down: draining jobs");

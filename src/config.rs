@@ -98,6 +98,9 @@ pub struct Config {
     pub reconcile_interval_secs: u64,
     /// Seconds between retention prunes.
     pub prune_interval_secs: u64,
+    /// Where to serve `GET /metrics` on its own (needed by `arksync worker`,
+    /// which has no API listener); `None`: only on the API.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The variables, with their meaning, for `--help`.
@@ -117,6 +120,8 @@ ENVIRONMENT:
   ARKSYNC_SYNC_LOG_RETENTION_DAYS       Sync log entries are deleted after this [default: 90]
   ARKSYNC_RECONCILE_INTERVAL_SECS       Seconds between reconciliation passes [default: 300]
   ARKSYNC_PRUNE_INTERVAL_SECS           Seconds between retention prunes [default: 3600]
+  ARKSYNC_METRICS_LISTEN  Also serve GET /metrics at this address, e.g. 0.0.0.0:9464
+                          (for `arksync worker`, which has no API) [default: unset]
   JIRA_BASE_URL           Jira site, for issue links (https://yourcompany.atlassian.net)
   JIRA_WEBHOOK_SECRET     Secret of the Jira admin webhook (X-Hub-Signature: sha256=...)
   JIRA_FLAVOR             cloud | datacenter [default: cloud]
@@ -184,6 +189,9 @@ impl Config {
                 get("ARKSYNC_PRUNE_INTERVAL_SECS"),
                 3600,
             )? as u64,
+            metrics_listen: get("ARKSYNC_METRICS_LISTEN")
+                .map(|v| parse_or("ARKSYNC_METRICS_LISTEN", Some(v), "", "a socket address like 0.0.0.0:9464"))
+                .transpose()?,
             secret_key: get("ARKSYNC_SECRET_KEY").map(|k| parse_secret_key(&k)).transpose()?,
             jira: parse_jira(&get)?,
         })
@@ -354,12 +362,16 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!((c.webhook_event_retention_days, c.sync_log_retention_days), (30, 90));
         assert_eq!((c.reconcile_interval_secs, c.prune_interval_secs), (300, 3600));
+        assert_eq!(c.metrics_listen, None);
         assert_eq!(
             config(&[("ARKSYNC_RECONCILE_INTERVAL_SECS", "0")]).unwrap_err().var,
             "ARKSYNC_RECONCILE_INTERVAL_SECS"
         );
         let err = config(&[("ARKSYNC_SYNC_LOG_RETENTION_DAYS", "ninety")]).unwrap_err();
         assert_eq!(err.var, "ARKSYNC_SYNC_LOG_RETENTION_DAYS");
+        assert_eq!(config(&[("ARKSYNC_METRICS_LISTEN", "nope")]).unwrap_err().var, "ARKSYNC_METRICS_LISTEN");
+        let c = config(&[("ARKSYNC_METRICS_LISTEN", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
     }
 
     #[test]

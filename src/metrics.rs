@@ -7,6 +7,8 @@
 //! `jira_queue_size`, …). Queue gauges are read from PostgreSQL at scrape
 //! time, so every replica reports the same, true backlog.
 
+pub mod listener;
+
 use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;

@@ -72,3 +72,21 @@ async fn metrics_show_http_webhook_and_queue_work() {
     positive("jira_webhook_last_received_timestamp_seconds", &[]);
     assert!(!text.contains("US-"), "no work-item id may become a label");
 }
+
+#[tokio::test]
+async fn the_metrics_listener_serves_metrics_on_its_own_address_and_nothing_else() {
+    let db = crate::harness::TestDb::new().await;
+    let shutdown = CancellationToken::new();
+    let any_port = Some("127.0.0.1:0".parse().unwrap());
+    let address =
+        arksync::metrics::listener::spawn(any_port, db.pool.clone(), shutdown.clone()).await.unwrap().unwrap();
+    arksync::metrics::job_finished("metrics_listener_test", "completed", Duration::from_millis(3));
+    let res = reqwest::get(format!("http://{address}/metrics")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert_eq!(sample(&text, "jira_queue_completed_total", &["kind=\"metrics_listener_test\""]), Some(1.0), "{text}");
+    assert!(text.contains("jira_queue_oldest_runnable_age_seconds"), "gauges are read from PostgreSQL: {text}");
+    assert_eq!(reqwest::get(format!("http://{address}/api/epics")).await.unwrap().status(), 404);
+    shutdown.cancel();
+    assert_eq!(arksync::metrics::listener::spawn(None, db.pool.clone(), shutdown).await.unwrap(), None);
+}
