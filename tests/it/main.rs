@@ -3,6 +3,7 @@
 
 mod harness;
 mod jira_support;
+mod log_context;
 
 mod bad_input;
 mod embedded_cluster;
