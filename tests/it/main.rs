@@ -19,6 +19,7 @@ mod metrics;
 mod ops_config;
 mod outbox;
 mod queue;
+mod replicas;
 mod runbook;
 mod scheduler;
 mod schema;
