@@ -169,16 +169,16 @@ impl Config {
                 "3600",
                 "a whole number of seconds",
             )?,
-            webhook_event_retention_days: parse_positive(
+            webhook_event_retention_days: parse_days(
                 "ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS",
                 get("ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS"),
                 30,
-            )? as i32,
-            sync_log_retention_days: parse_positive(
+            )?,
+            sync_log_retention_days: parse_days(
                 "ARKSYNC_SYNC_LOG_RETENTION_DAYS",
                 get("ARKSYNC_SYNC_LOG_RETENTION_DAYS"),
                 90,
-            )? as i32,
+            )?,
             reconcile_interval_secs: parse_positive(
                 "ARKSYNC_RECONCILE_INTERVAL_SECS",
                 get("ARKSYNC_RECONCILE_INTERVAL_SECS"),
@@ -262,6 +262,15 @@ fn parse_positive(var: &'static str, value: Option<String>, default: usize) -> R
     match raw.trim().parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(ConfigError { var, expected: "a positive whole number", got: raw }),
+    }
+}
+
+/// A positive number of days, small enough for PostgreSQL's `make_interval`.
+fn parse_days(var: &'static str, value: Option<String>, default: i32) -> Result<i32, ConfigError> {
+    let Some(raw) = value else { return Ok(default) };
+    match raw.trim().parse::<i32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError { var, expected: "a positive whole number of days", got: raw }),
     }
 }
 
@@ -369,6 +378,8 @@ mod tests {
         );
         let err = config(&[("ARKSYNC_SYNC_LOG_RETENTION_DAYS", "ninety")]).unwrap_err();
         assert_eq!(err.var, "ARKSYNC_SYNC_LOG_RETENTION_DAYS");
+        let err = config(&[("ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS", "99999999999")]).unwrap_err();
+        assert_eq!(err.var, "ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS");
         assert_eq!(config(&[("ARKSYNC_METRICS_LISTEN", "nope")]).unwrap_err().var, "ARKSYNC_METRICS_LISTEN");
         let c = config(&[("ARKSYNC_METRICS_LISTEN", "127.0.0.1:9464")]).unwrap();
         assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
