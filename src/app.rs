@@ -60,6 +60,8 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     });
     tracing::info!(address = %listener.local_addr()?, "arksync is serving the API");
     let shutdown = CancellationToken::new();
+    crate::scheduler::spawn(config, database.pool.clone(), shutdown.clone()).await?;
+    crate::metrics::listener::spawn(config.metrics_listen, database.pool.clone(), shutdown.clone()).await?;
     let server = tokio::spawn(http::serve(listener, state, shutdown.clone()));
     let worker = (config.workers > 0).then(|| tokio::spawn(worker(config, database, engine).run(shutdown.clone())));
     wait_for_signal().await;
@@ -103,6 +105,8 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
     let result = async {
         db::migrate(&database.pool).await?;
         let shutdown = CancellationToken::new();
+        crate::scheduler::spawn(&config, database.pool.clone(), shutdown.clone()).await?;
+        crate::metrics::listener::spawn(config.metrics_listen, database.pool.clone(), shutdown.clone()).await?;
         let store = ConnectionStore::new(database.pool.clone(), config.secret_key.clone());
         let engine = crate::sync::Engine::new(database.pool.clone(), store);
         let running = tokio::spawn(worker(&config, &database, engine).run(shutdown.clone()));
@@ -119,6 +123,7 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
 /// The worker with every job kind arksync knows.
 fn worker(config: &Config, database: &Database, engine: crate::sync::Engine) -> Worker {
     let registry = crate::webhooks::process::register(Registry::new(), Some(engine.clone()));
+    let registry = crate::scheduler::register_jobs(registry, &engine, crate::scheduler::Retention::from_config(config));
     let registry = crate::sync::outbound::register(registry, engine.clone());
     let registry = crate::sync::reconcile::register(registry, engine);
     let registry = crate::sync::bulk::register(registry);

@@ -90,6 +90,17 @@ pub struct Config {
     pub workers: usize,
     /// Seconds a completed job is kept before the worker prunes it.
     pub completed_job_retention_secs: u64,
+    /// Days finished webhook deliveries are kept (pending ones always are).
+    pub webhook_event_retention_days: i32,
+    /// Days sync log entries are kept.
+    pub sync_log_retention_days: i32,
+    /// Seconds between reconciliation passes.
+    pub reconcile_interval_secs: u64,
+    /// Seconds between retention prunes.
+    pub prune_interval_secs: u64,
+    /// Where to serve `GET /metrics` on its own (needed by `arksync worker`,
+    /// which has no API listener); `None`: only on the API.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The variables, with their meaning, for `--help`.
@@ -105,6 +116,12 @@ ENVIRONMENT:
   ARKSYNC_DB_POOL_SIZE    PostgreSQL connections in the pool [default: 16]
   ARKSYNC_WORKERS         Jobs run at once by this process [default: 10; 0 = API only]
   ARKSYNC_COMPLETED_JOB_RETENTION_SECS  Completed jobs are pruned after this [default: 3600]
+  ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS  Finished webhook deliveries are deleted after this [default: 30]
+  ARKSYNC_SYNC_LOG_RETENTION_DAYS       Sync log entries are deleted after this [default: 90]
+  ARKSYNC_RECONCILE_INTERVAL_SECS       Seconds between reconciliation passes [default: 300]
+  ARKSYNC_PRUNE_INTERVAL_SECS           Seconds between retention prunes [default: 3600]
+  ARKSYNC_METRICS_LISTEN  Also serve GET /metrics at this address, e.g. 0.0.0.0:9464
+                          (for `arksync worker`, which has no API) [default: unset]
   JIRA_BASE_URL           Jira site, for issue links (https://yourcompany.atlassian.net)
   JIRA_WEBHOOK_SECRET     Secret of the Jira admin webhook (X-Hub-Signature: sha256=...)
   JIRA_FLAVOR             cloud | datacenter [default: cloud]
@@ -152,6 +169,29 @@ impl Config {
                 "3600",
                 "a whole number of seconds",
             )?,
+            webhook_event_retention_days: parse_days(
+                "ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS",
+                get("ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS"),
+                30,
+            )?,
+            sync_log_retention_days: parse_days(
+                "ARKSYNC_SYNC_LOG_RETENTION_DAYS",
+                get("ARKSYNC_SYNC_LOG_RETENTION_DAYS"),
+                90,
+            )?,
+            reconcile_interval_secs: parse_positive(
+                "ARKSYNC_RECONCILE_INTERVAL_SECS",
+                get("ARKSYNC_RECONCILE_INTERVAL_SECS"),
+                300,
+            )? as u64,
+            prune_interval_secs: parse_positive(
+                "ARKSYNC_PRUNE_INTERVAL_SECS",
+                get("ARKSYNC_PRUNE_INTERVAL_SECS"),
+                3600,
+            )? as u64,
+            metrics_listen: get("ARKSYNC_METRICS_LISTEN")
+                .map(|v| parse_or("ARKSYNC_METRICS_LISTEN", Some(v), "", "a socket address like 0.0.0.0:9464"))
+                .transpose()?,
             secret_key: get("ARKSYNC_SECRET_KEY").map(|k| parse_secret_key(&k)).transpose()?,
             jira: parse_jira(&get)?,
         })
@@ -222,6 +262,15 @@ fn parse_positive(var: &'static str, value: Option<String>, default: usize) -> R
     match raw.trim().parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(ConfigError { var, expected: "a positive whole number", got: raw }),
+    }
+}
+
+/// A positive number of days, small enough for PostgreSQL's `make_interval`.
+fn parse_days(var: &'static str, value: Option<String>, default: i32) -> Result<i32, ConfigError> {
+    let Some(raw) = value else { return Ok(default) };
+    match raw.trim().parse::<i32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError { var, expected: "a positive whole number of days", got: raw }),
     }
 }
 
@@ -315,6 +364,25 @@ mod tests {
         let err = config(&[("ARKSYNC_SECRET_KEY", "c2hvcnQ=")]).unwrap_err();
         assert_eq!(err.var, "ARKSYNC_SECRET_KEY");
         assert!(!err.to_string().contains("c2hvcnQ="));
+    }
+
+    #[test]
+    fn schedule_and_retention_settings_default_and_name_their_variable() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.webhook_event_retention_days, c.sync_log_retention_days), (30, 90));
+        assert_eq!((c.reconcile_interval_secs, c.prune_interval_secs), (300, 3600));
+        assert_eq!(c.metrics_listen, None);
+        assert_eq!(
+            config(&[("ARKSYNC_RECONCILE_INTERVAL_SECS", "0")]).unwrap_err().var,
+            "ARKSYNC_RECONCILE_INTERVAL_SECS"
+        );
+        let err = config(&[("ARKSYNC_SYNC_LOG_RETENTION_DAYS", "ninety")]).unwrap_err();
+        assert_eq!(err.var, "ARKSYNC_SYNC_LOG_RETENTION_DAYS");
+        let err = config(&[("ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS", "99999999999")]).unwrap_err();
+        assert_eq!(err.var, "ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS");
+        assert_eq!(config(&[("ARKSYNC_METRICS_LISTEN", "nope")]).unwrap_err().var, "ARKSYNC_METRICS_LISTEN");
+        let c = config(&[("ARKSYNC_METRICS_LISTEN", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
     }
 
     #[test]

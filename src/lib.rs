@@ -15,6 +15,8 @@
 //! - [`http`]: the API server, router and handlers.
 //! - [`pg`]: the embedded PostgreSQL cluster.
 //! - [`queue`]: the job queue's workers, NOTIFY listener and batched completion.
+//! - [`scheduler`]: cron entries (webhook refresh, retention, reconciliation)
+//!   that only enqueue jobs, once per slot however many replicas run.
 //! - [`sync`]: the sync rules: field maps, loop prevention, conflicts, outbound, inbound.
 //! - [`webhooks`]: verifying, storing (group commit) and processing Jira deliveries.
 //! - [`jira`]: the Jira client (connections with sealed credentials, OAuth,
@@ -36,6 +38,7 @@ pub mod jira_sim;
 pub mod metrics;
 pub mod pg;
 pub mod queue;
+pub mod scheduler;
 pub mod sync;
 pub mod telemetry;
 pub mod webhooks;

@@ -7,6 +7,8 @@
 //! `jira_queue_size`, …). Queue gauges are read from PostgreSQL at scrape
 //! time, so every replica reports the same, true backlog.
 
+pub mod listener;
+
 use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -237,4 +239,47 @@ pub fn sync_failed(direction: &'static str, operation: &'static str, class: &'st
 
 pub fn sync_conflict(resolution: &'static str) {
     counter!(SYNC_CONFLICTS, "resolution" => resolution).increment(1);
+}
+
+/// One HTTP attempt sent to Jira: `status_class` is `2xx`, `3xx`, `4xx`,
+/// `5xx`, `timeout` or `network` (no answer). The connection is a label:
+/// connections are few, configured by an administrator.
+pub fn jira_request(connection: i64, method: &str, status_class: &'static str, elapsed: Duration) {
+    let (connection, method) = (connection.to_string(), method.to_owned());
+    counter!(API_REQUESTS, "connection" => connection.clone(), "method" => method.clone(), "status_class" => status_class)
+        .increment(1);
+    histogram!(API_DURATION, "connection" => connection, "method" => method).record(elapsed.as_secs_f64());
+}
+
+/// A Jira attempt that failed, by [`crate::jira::Error::class`].
+pub fn jira_error(connection: i64, error_class: &'static str) {
+    counter!(API_ERRORS, "connection" => connection.to_string(), "error_class" => error_class).increment(1);
+}
+
+/// Jira answered 429 (or 503 with `Retry-After`).
+pub fn jira_rate_limited(connection: i64) {
+    counter!(API_RATE_LIMIT_HITS, "connection" => connection.to_string()).increment(1);
+}
+
+/// We paused a connection for as long as Jira's `Retry-After` asked.
+pub fn jira_retry_after_waited(connection: i64, waited: Duration) {
+    counter!(API_RETRY_AFTER_WAITED, "connection" => connection.to_string())
+        .increment(waited.as_secs_f64().round() as u64);
+}
+
+/// An OAuth token refresh reached the token endpoint: `result` is `ok`,
+/// `invalid_grant` or `error`.
+pub fn oauth_refresh(result: &'static str) {
+    counter!(OAUTH_REFRESHES, "result" => result).increment(1);
+}
+
+/// The label of an HTTP status: `2xx`, `4xx`, …
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
 }

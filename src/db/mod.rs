@@ -6,6 +6,8 @@ pub mod conflicts;
 pub mod connections;
 pub mod jobs;
 pub mod raw_json;
+pub mod retention;
+pub mod scheduled_runs;
 pub mod stats;
 pub mod sync;
 pub mod sync_admin;

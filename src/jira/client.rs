@@ -153,6 +153,9 @@ impl JiraClient {
             }
             match &err {
                 Error::RateLimited { retry_after } => {
+                    if let Some(asked) = retry_after {
+                        crate::metrics::jira_retry_after_waited(self.connection_id, *asked);
+                    }
                     let wait = retry_after.unwrap_or_else(|| self.policy.backoff(*tries));
                     tracing::debug!(wait_ms = wait.as_millis() as u64, "Jira rate limited us; pausing the connection");
                     self.limiter.pause_for(wait);
@@ -189,18 +192,49 @@ impl JiraClient {
         if let Some(b) = body {
             rb = rb.json(b);
         }
-        let resp = rb.send().await.map_err(transport_error)?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(transport_error)?;
+        let started = std::time::Instant::now();
+        let answer = async {
+            let resp = rb.send().await?;
+            let (status, headers) = (resp.status(), resp.headers().clone());
+            Ok::<_, reqwest::Error>((status, headers, resp.bytes().await?))
+        };
+        let (status, headers, bytes) = match answer.await {
+            Ok(answer) => answer,
+            Err(e) => return self.observed(&method, None, Err(transport_error(e)), started),
+        };
         tracing::debug!(%method, resource = rest.split('/').next().unwrap_or(""), status = status.as_u16(), "Jira call");
-        if status.is_success() {
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Value::Null);
+        let result = if !status.is_success() {
+            Err(error_from(status, &headers, &bytes))
+        } else if bytes.iter().all(u8::is_ascii_whitespace) {
+            Ok(Value::Null)
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("{method} {rest}: {e}")))
+        };
+        self.observed(&method, Some(status), result, started)
+    }
+
+    /// Records one attempt's metrics (`status` is `None` when no answer
+    /// came) and passes its result on.
+    fn observed(
+        &self,
+        method: &Method,
+        status: Option<StatusCode>,
+        result: Result<Value, Error>,
+        started: std::time::Instant,
+    ) -> Result<Value, Error> {
+        let class = match (&status, &result) {
+            (Some(status), _) => crate::metrics::status_class(status.as_u16()),
+            (None, Err(Error::Timeout)) => "timeout",
+            (None, _) => "network",
+        };
+        crate::metrics::jira_request(self.connection_id, method.as_str(), class, started.elapsed());
+        if let Err(e) = &result {
+            crate::metrics::jira_error(self.connection_id, e.class());
+            if matches!(e, Error::RateLimited { .. }) {
+                crate::metrics::jira_rate_limited(self.connection_id);
             }
-            return serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("{method} {rest}: {e}")));
         }
-        Err(error_from(status, &headers, &bytes))
+        result
     }
 }
 

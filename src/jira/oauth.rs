@@ -225,7 +225,13 @@ impl TokenManager {
         };
         let body = json!({ "grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret,
                            "refresh_token": refresh_token });
-        match post_token(&self.http, &self.auth_url, body).await {
+        let answer = post_token(&self.http, &self.auth_url, body).await;
+        crate::metrics::oauth_refresh(match &answer {
+            Ok(_) => "ok",
+            Err(TokenFailure::InvalidGrant(_)) => "invalid_grant",
+            Err(TokenFailure::Other(_)) => "error",
+        });
+        match answer {
             Ok(answer) => {
                 let at = expiry(answer.expires_in);
                 let rotated = Credentials::Oauth {

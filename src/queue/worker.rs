@@ -237,7 +237,17 @@ struct JobRun {
 impl JobRun {
     async fn execute(self) {
         let job = &self.ctx.job;
-        let span = tracing::info_span!("job", job.id = job.id, job.kind = %job.kind, job.attempt = job.attempt);
+        // `arkhitekton.id` and `jira.key` are recorded by the handler once
+        // known (`Span::current().record(…)`); every line of the job then
+        // carries them.
+        let span = tracing::info_span!(
+            "job",
+            job.id = job.id,
+            job.kind = %job.kind,
+            job.attempt = job.attempt,
+            arkhitekton.id = tracing::field::Empty,
+            jira.key = tracing::field::Empty,
+        );
         self.execute_in_span().instrument(span).await;
     }
 
@@ -264,6 +274,7 @@ impl JobRun {
             Err(_) => "retry",
         };
         crate::metrics::job_finished(&job.kind, result, started.elapsed());
+        tracing::debug!(result, elapsed_ms = started.elapsed().as_millis() as u64, "job finished");
         match outcome {
             Ok(()) => {
                 let _ = self.completions.send((job.id, job.attempt));

@@ -45,6 +45,7 @@ fn db_retry(e: impl Into<anyhow::Error>) -> JobError {
 
 async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     let (kind, id) = target(&ctx.job.payload)?;
+    tracing::Span::current().record("arkhitekton.id", id.as_str());
     let started = Instant::now();
     let client = engine.pool.get().await.map_err(db_retry)?;
     let Some(item) = work_items::get(&**client, kind, &id, None).await.map_err(db_retry)? else {
@@ -62,6 +63,7 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     let elapsed = started.elapsed();
     match outcome {
         Ok(pushed) => {
+            tracing::Span::current().record("jira.key", pushed.issue_key.as_str());
             sql::mark_synced(&**client, kind, &id, version).await.map_err(db_retry)?;
             let mut log = pushed.log(&id, elapsed, ctx.job.attempt);
             if let Some(problem) = &pushed.status_problem {
@@ -76,6 +78,7 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
             Ok(())
         }
         Err(failure) => {
+            tracing::Span::current().record("jira.key", failure.issue_key.as_deref());
             let job_error = failure.error.to_job_error();
             let message = failure.error.to_string();
             sql::mark_error(&**client, kind, &id, &message).await.map_err(db_retry)?;

@@ -59,6 +59,9 @@ pub async fn reconcile(engine: &Engine) -> Result<Report, JobError> {
 }
 
 async fn pull(engine: &Engine) -> Result<Report, JobError> {
+    if engine.store.list().await.map_err(|e| e.to_job_error())?.is_empty() {
+        return Ok(Report::default()); // no Jira configured: nothing to pull
+    }
     let side = engine.side().await.map_err(|e| e.to_job_error())?;
     let cursor = format!("reconcile:{}:from_jira", side.client.connection_id);
     let client = engine.pool.get().await.map_err(retry)?;

@@ -33,6 +33,7 @@ async fn run(engine: Option<&Engine>, ctx: JobContext) -> Result<(), JobError> {
         return Err(JobError::Discard(anyhow::anyhow!("webhook event {event_id} no longer exists")));
     };
     drop(client);
+    tracing::Span::current().record("jira.key", raw["issue"]["key"].as_str());
     let started = std::time::Instant::now();
     let event = raw.get("webhookEvent").and_then(Value::as_str).unwrap_or("other").to_owned();
     let outcome = handle(engine, &raw).await;

@@ -122,6 +122,12 @@ impl TestDb {
         shared().pg.config(&self.name)
     }
 
+    /// A `DATABASE_URL` for this test's database (Unix socket, no password),
+    /// for tests that start the real binary.
+    pub fn url(&self) -> String {
+        shared().pg.psql_url(&self.name)
+    }
+
     /// Runs `sql` through the machine's `psql`, as an operator would, and
     /// returns its unaligned output; panics with psql's error otherwise.
     pub fn psql(&self, sql: &str) -> String {

@@ -3,6 +3,7 @@
 
 mod harness;
 mod jira_support;
+mod log_context;
 
 mod bad_input;
 mod embedded_cluster;
@@ -18,7 +19,9 @@ mod metrics;
 mod ops_config;
 mod outbox;
 mod queue;
+mod replicas;
 mod runbook;
+mod scheduler;
 mod schema;
 mod sync_api;
 mod sync_chaos;

@@ -1,0 +1,62 @@
+//! Log context: every line a job writes carries `job.id`, `job.kind` and,
+//! once known, `arkhitekton.id` and `jira.key`; never a credential.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::sync_e2e::Synced;
+
+/// Collects what the JSON formatter writes.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn json_logs_of_a_push_job_carry_the_job_item_and_issue_key() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    // The same JSON layout as LOG_FORMAT=json, for this test's thread only
+    // (the test runtime runs the worker's tasks on it).
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let s = Synced::start(|_| {}).await;
+    let (_, story) =
+        s.app.post("/api/user-stories", json!({"title": "Logged", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let id = story["id"].as_str().unwrap().to_owned();
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    let key = got["jiraIssueKey"].as_str().unwrap().to_owned();
+    let token = s.sim.integration_user().token.clone();
+    s.stop().await;
+
+    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let finished = lines
+        .iter()
+        .find(|l| l["message"] == "job finished" && l["span"]["job.kind"] == "push_to_jira")
+        .unwrap_or_else(|| panic!("no finished push job in the log:\n{text}"));
+    let span = &finished["span"];
+    assert_eq!(span["arkhitekton.id"], id.as_str(), "{finished}");
+    assert_eq!(span["jira.key"], key.as_str(), "{finished}");
+    assert!(span["job.id"].is_i64() || span["job.id"].is_u64(), "{finished}");
+    assert!(!text.contains(&token), "a credential reached the log");
+}
