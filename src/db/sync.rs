@@ -19,10 +19,13 @@ pub struct Mapping {
     pub jira_project_key: String,
     /// `updated` of the newest Jira version applied or pushed.
     pub jira_updated_at: Option<DateTime<Utc>>,
+    /// The mapped fields as both sides last agreed on them (API JSON
+    /// names); a field missing is unknown.
+    pub synced: serde_json::Map<String, Value>,
 }
 
-const MAPPING_COLUMNS: &str =
-    "id, arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, jira_project_key, jira_updated_at";
+const MAPPING_COLUMNS: &str = "id, arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, jira_project_key, \
+     jira_updated_at, synced_fields";
 
 fn mapping(row: &Row) -> Mapping {
     let type_name: String = row.get(2);
@@ -34,6 +37,10 @@ fn mapping(row: &Row) -> Mapping {
         jira_issue_id: row.get(4),
         jira_project_key: row.get(5),
         jira_updated_at: row.get(6),
+        synced: match row.get(7) {
+            Value::Object(fields) => fields,
+            _ => serde_json::Map::new(),
+        },
     }
 }
 
@@ -98,6 +105,52 @@ pub async fn mark_mapping_synced(
         )
         .await
         .map(drop)
+}
+
+/// Records fields as agreed by both sides, over what was agreed before.
+pub async fn merge_synced_fields(
+    client: &impl GenericClient,
+    id: Uuid,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<(), tokio_postgres::Error> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let fields = Value::Object(fields.clone());
+    client
+        .execute(
+            "UPDATE jira_integration_mappings SET synced_fields = synced_fields || $2 WHERE id = $1",
+            &[&id, &fields],
+        )
+        .await
+        .map(drop)
+}
+
+/// Forgets what the item's link last agreed on, so its next push sends
+/// every synced field (a manual sync-to-jira).
+pub async fn forget_synced_fields(client: &impl GenericClient, ark_id: &str) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "UPDATE jira_integration_mappings SET synced_fields = '{}' \
+             WHERE arkhitekton_id = $1 AND sync_status <> 'unlinked'",
+            &[&ark_id],
+        )
+        .await
+        .map(drop)
+}
+
+/// Notes that a create of the item's issue is about to be sent; true when
+/// an earlier one was sent and never recorded (it may have happened).
+pub async fn begin_create(client: &impl GenericClient, ark_id: &str) -> Result<bool, tokio_postgres::Error> {
+    let inserted = client
+        .execute("INSERT INTO jira_pending_creates (arkhitekton_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&ark_id])
+        .await?;
+    Ok(inserted == 0)
+}
+
+/// The create's link is stored: it is no longer in doubt.
+pub async fn end_create(client: &impl GenericClient, ark_id: &str) -> Result<(), tokio_postgres::Error> {
+    client.execute("DELETE FROM jira_pending_creates WHERE arkhitekton_id = $1", &[&ark_id]).await.map(drop)
 }
 
 pub async fn unlink_mapping(client: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {

@@ -24,9 +24,10 @@ type HttpResult = Result<Response<Full<Bytes>>, ApiError>;
 const DEFAULT_RETRY_LIMIT: i64 = 100;
 const MAX_RETRY_LIMIT: i64 = 1000;
 
-/// Marks the item for sync and enqueues a push even when nothing changed
-/// (a manual trigger always pushes the item's whole state: `forceUpdate`
-/// is accepted and is what always happens).
+/// Marks the item for sync and enqueues a push even when nothing changed.
+/// A manual trigger always pushes the item's whole state, not only what
+/// changed since the last sync (`forceUpdate` is accepted and is what
+/// always happens): it repairs an issue edited while its webhooks were lost.
 pub async fn sync_to_jira(state: &AppState, kind: EntityKind, id: &str, req: Request<Incoming>) -> HttpResult {
     if !ids::is_valid(kind, id) {
         return Err(not_found(kind, id));
@@ -48,6 +49,7 @@ pub async fn sync_to_jira(state: &AppState, kind: EntityKind, id: &str, req: Req
         ));
     }
     sync_admin::set_sync_intent(&*tx, kind, id, project).await?;
+    crate::db::sync::forget_synced_fields(&*tx, id).await?;
     tx.commit().await?;
     // After the commit, so a push already waiting (reused) reads this state.
     let jobs = sync_admin::enqueue_pushes(&**client, &[(kind, id.to_owned())]).await?;

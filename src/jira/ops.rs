@@ -100,8 +100,19 @@ impl JiraClient {
     /// ambiguous failure (5xx, timeout), the lookup runs again before any
     /// new attempt, so a create that did happen is never repeated.
     pub async fn create_issue(&self, input: &IssueInput) -> Result<CreatedIssue, Error> {
+        self.create(input, true).await
+    }
+
+    /// [`Self::create_issue`] for a caller that knows no earlier attempt
+    /// can have reached Jira (it records its attempts), so the first lookup
+    /// is skipped; an ambiguous failure is still looked up before a retry.
+    pub async fn create_new_issue(&self, input: &IssueInput) -> Result<CreatedIssue, Error> {
+        self.create(input, false).await
+    }
+
+    async fn create(&self, input: &IssueInput, look_first: bool) -> Result<CreatedIssue, Error> {
         let ark_id = input.arkhitekton_id().map(str::to_owned);
-        if let Some(id) = &ark_id
+        if let Some(id) = ark_id.as_deref().filter(|_| look_first)
             && let Some(found) = self.find_by_arkhitekton_id(id).await?
         {
             return Ok(found);

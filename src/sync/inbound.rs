@@ -15,12 +15,14 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::conflicts::{self, Resolution};
-use super::mapping::{differences, item_patch};
+use super::mapping::{differences, item_patch, same};
 use super::maps::{MapOverrides, ProjectMaps};
 use super::{Engine, Side};
 use crate::db::sync::{self as sql, Mapping, NewConflict, SyncLog};
+use crate::db::sync_admin;
 use crate::db::work_items;
 use crate::domain::input::{self, Mode, SyncIntent};
+use crate::jira::connection::Flavor;
 use crate::jira::fields::names;
 use crate::jira::webhook::{Changelog, EventKind, parse_jira_time};
 use crate::queue::JobError;
@@ -184,17 +186,20 @@ async fn update_item(
     sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
     if changes.is_empty() {
         sql::mark_mapping_synced(&*tx, m.id, jira_updated).await.map_err(retry)?;
+        sql::merge_synced_fields(&*tx, m.id, &patch).await.map_err(retry)?;
         tx.commit().await.map_err(retry)?;
         return ignored("no change: the item already holds these values");
     }
     let pending_here = status.as_deref() == Some("pending");
-    let (resolution, applied) = match (pending_here, jira_updated) {
-        (true, Some(theirs)) => {
-            let (r, applied) = conflicts::resolve(&item, &changes, item_updated, theirs);
+    let split = split(&item, &changes, &m.synced, pending_here, side.flavor);
+    let (resolution, mut applied) = match (split.contested.is_empty(), jira_updated) {
+        (false, Some(theirs)) => {
+            let (r, applied) = conflicts::resolve(&item, &split.contested, item_updated, theirs);
             (Some((r, theirs)), applied)
         }
-        _ => (None, changes.clone()),
+        _ => (None, split.contested.clone()),
     };
+    applied.extend(split.theirs.clone());
     if !applied.is_empty() {
         let parsed = input::parse(m.kind, &Value::Object(applied.clone()), Mode::Patch).map_err(|e| {
             JobError::Discard(anyhow::anyhow!("Jira's value cannot be stored in ARKHITEKTON: {}", e.message))
@@ -207,15 +212,74 @@ async fn update_item(
         sql::mark_synced_inbound(&*tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
     }
     sql::mark_mapping_synced(&*tx, m.id, jira_updated).await.map_err(retry)?;
-    if let Some((r, theirs)) = resolution {
-        record_conflict(&*tx, m, &item, &changes, &applied, r, item_updated, theirs).await?;
+    // Both sides now hold Jira's value wherever the item took it (or had
+    // it already); a field where ours was kept stays unsynced for the push.
+    let agreed: Map<String, Value> = patch
+        .iter()
+        .filter(|(f, theirs)| match (changes.contains_key(*f), applied.get(*f)) {
+            (false, _) => true,
+            (true, Some(written)) => written == *theirs,
+            (true, None) => false,
+        })
+        .map(|(f, v)| (f.clone(), v.clone()))
+        .collect();
+    sql::merge_synced_fields(&*tx, m.id, &agreed).await.map_err(retry)?;
+    // Where the item keeps a value Jira lacks (its own newer edit, a
+    // conflict it won, a union of labels), a push must follow; one may be
+    // waiting already (coalesced), but an item in error has none.
+    if changes.keys().any(|f| !agreed.contains_key(f)) {
+        sync_admin::mark_pending(&*tx, m.kind, &[m.arkhitekton_id.as_str()]).await.map_err(retry)?;
+        sync_admin::enqueue_pushes(&*tx, &[(m.kind, m.arkhitekton_id.clone())]).await.map_err(retry)?;
     }
-    let request = json!({"changes": changes, "applied": applied, "jiraUpdated": jira_updated});
+    if let Some((r, theirs)) = resolution {
+        record_conflict(&*tx, m, &item, &split.contested, &applied, r, item_updated, theirs).await?;
+    }
+    let request = json!({
+        "changes": changes,
+        "applied": applied,
+        "keptOurs": split.ours.keys().collect::<Vec<_>>(),
+        "jiraUpdated": jira_updated,
+    });
     sql::insert_log(&*tx, &log_row(m, "update", source, request, "success", resolution.map(|(r, _)| r)))
         .await
         .map_err(retry)?;
     tx.commit().await.map_err(retry)?;
     Ok(Applied::Changed(applied.keys().cloned().collect()))
+}
+
+/// Jira's differing values, by who changed the field since both sides last
+/// agreed on it (`agreed`).
+#[derive(Debug, Default, PartialEq)]
+struct Split {
+    /// Changed in Jira only: taken.
+    theirs: Map<String, Value>,
+    /// Changed here only (Jira still holds the agreed value): kept, for
+    /// the push to send.
+    ours: Map<String, Value>,
+    /// Changed on both sides, or not known to have been agreed while the
+    /// item has an edit of its own waiting: settled by [`conflicts`].
+    contested: Map<String, Value>,
+}
+
+fn split(
+    item: &Value,
+    changes: &Map<String, Value>,
+    agreed: &Map<String, Value>,
+    pending: bool,
+    flavor: Flavor,
+) -> Split {
+    let mut out = Split::default();
+    for (field, theirs) in changes {
+        let side = match agreed.get(field) {
+            Some(base) if same(field, base, theirs, flavor) => &mut out.ours,
+            Some(base) if same(field, base, &item[field.as_str()], flavor) => &mut out.theirs,
+            Some(_) => &mut out.contested,
+            None if pending => &mut out.contested,
+            None => &mut out.theirs,
+        };
+        side.insert(field.clone(), theirs.clone());
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -281,4 +345,36 @@ async fn project_maps(client: &impl tokio_postgres::GenericClient, project: &str
 /// Jira ids are strings in REST and webhooks; tolerate numbers.
 fn scalar(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_field_is_judged_by_who_changed_it_since_the_last_agreement() {
+        let agreed = map(json!({"title": "base", "priority": "low", "status": "backlog", "labels": ["a"]}));
+        let item = json!({"title": "base", "priority": "high", "status": "done", "labels": ["b"]});
+        // Jira changed the title; still has the agreed priority; changed the
+        // status we changed too; and holds labels we never agreed on.
+        let jira = map(json!({"title": "theirs", "priority": "low", "status": "in-review", "labels": ["a", "c"]}));
+        let changes = differences(&item, &jira, Flavor::Cloud);
+        let out = split(&item, &changes, &agreed, true, Flavor::Cloud);
+        assert_eq!(out.theirs, map(json!({"title": "theirs"})));
+        assert_eq!(out.ours, map(json!({"priority": "low"})));
+        assert_eq!(out.contested, map(json!({"status": "in-review", "labels": ["a", "c"]})));
+    }
+
+    #[test]
+    fn a_field_never_agreed_on_follows_the_old_rules() {
+        let item = json!({"title": "ours"});
+        let changes = map(json!({"title": "theirs"}));
+        let none = Map::new();
+        assert_eq!(split(&item, &changes, &none, false, Flavor::Cloud).theirs, changes, "no edit here: Jira's");
+        assert_eq!(split(&item, &changes, &none, true, Flavor::Cloud).contested, changes, "an edit waits: a conflict");
+    }
 }

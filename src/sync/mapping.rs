@@ -20,54 +20,103 @@ pub const SYNC_SOURCE_VALUE: &str = "arkhitekton";
 /// Jira's field name of the due date (epics' target date).
 const DUE_DATE: &str = "Due date";
 
-/// Fields pushed for an item; `create_in` is the project on creation.
+/// The fields the sync keeps equal on both sides, by API JSON name.
+pub fn synced_fields(kind: EntityKind) -> &'static [&'static str] {
+    match kind {
+        EntityKind::UserStory => &[
+            "title",
+            "description",
+            "labels",
+            "status",
+            "priority",
+            "acceptanceCriteria",
+            "storyPoints",
+            "relatedFiles",
+            "epicId",
+        ],
+        EntityKind::Defect => &["title", "description", "labels", "status", "severity", "defectType", "rootCause"],
+        EntityKind::Epic => {
+            &["title", "description", "labels", "status", "priority", "valueStream", "businessValue", "targetDate"]
+        }
+    }
+}
+
+/// The item's synced fields and their values.
+pub fn synced_values(kind: EntityKind, item: &Value) -> Map<String, Value> {
+    synced_fields(kind).iter().map(|&f| (f.to_owned(), item[f].clone())).collect()
+}
+
+/// The synced fields whose value differs from what both sides last agreed
+/// on (`agreed`); a field never agreed on counts as changed.
+pub fn unsynced(kind: EntityKind, item: &Value, agreed: &Map<String, Value>, flavor: Flavor) -> Vec<String> {
+    synced_fields(kind)
+        .iter()
+        .filter(|&&f| agreed.get(f).is_none_or(|old| !same(f, old, &item[f], flavor)))
+        .map(|&f| f.to_owned())
+        .collect()
+}
+
+/// Fields pushed for an item: those `send` names (all synced fields on
+/// creation), plus the ARKHITEKTON ID and the Sync Source marker, which
+/// every push carries. `create_in` is the project on creation.
 pub fn issue_input(
     kind: EntityKind,
     item: &Value,
     maps: &ProjectMaps,
     epic_key: Option<String>,
     create_in: Option<&str>,
+    send: &dyn Fn(&str) -> bool,
 ) -> IssueInput {
     let text = |k: &str| item[k].as_str().map(str::to_owned);
     let markdown = |k: &str| text(k).map_or(FieldValue::Clear, FieldValue::Markdown);
     let mut input = IssueInput {
         project_key: create_in.map(str::to_owned),
         issue_type: create_in.map(|_| maps.issue_type(kind).to_owned()),
-        summary: text("title"),
-        description: Some(text("description").unwrap_or_default()),
-        labels: Some(labels(item).iter().map(|l| jira_label(l)).collect()),
-        priority: text(priority_field(kind)).and_then(|p| maps.jira_priority(&p).map(str::to_owned)),
-        epic_key,
+        summary: text("title").filter(|_| send("title")),
+        description: send("description").then(|| text("description").unwrap_or_default()),
+        labels: send("labels").then(|| labels(item).iter().map(|l| jira_label(l)).collect()),
+        priority: text(priority_field(kind))
+            .filter(|_| send(priority_field(kind)))
+            .and_then(|p| maps.jira_priority(&p).map(str::to_owned)),
+        epic_key: epic_key.filter(|_| send("epicId")),
         custom: Vec::new(),
     };
     let id = item["id"].as_str().unwrap_or_default();
     input = input.with_arkhitekton_id(id);
     input.custom.push((names::SYNC_SOURCE.into(), FieldValue::Option(SYNC_SOURCE_VALUE.into())));
-    let custom = &mut input.custom;
+    let mut custom: Vec<(&str, &str, FieldValue)> = Vec::new();
     match kind {
         EntityKind::UserStory => {
-            custom.push((names::ACCEPTANCE_CRITERIA.into(), markdown("acceptanceCriteria")));
+            custom.push(("acceptanceCriteria", names::ACCEPTANCE_CRITERIA, markdown("acceptanceCriteria")));
             let points = item["storyPoints"].as_f64().map_or(FieldValue::Clear, FieldValue::Number);
-            custom.push((names::STORY_POINTS.into(), points));
+            custom.push(("storyPoints", names::STORY_POINTS, points));
             let files: Vec<String> = string_list(&item["relatedFiles"]);
             let files = if files.is_empty() {
                 FieldValue::Clear
             } else {
                 FieldValue::Markdown(serde_json::to_string(&files).expect("strings serialise"))
             };
-            custom.push((names::RELATED_FILES.into(), files));
+            custom.push(("relatedFiles", names::RELATED_FILES, files));
         }
         EntityKind::Defect => {
-            custom.push((names::DEFECT_TYPE.into(), text("defectType").map_or(FieldValue::Clear, FieldValue::Option)));
-            custom.push((names::ROOT_CAUSE.into(), markdown("rootCause")));
+            custom.push((
+                "defectType",
+                names::DEFECT_TYPE,
+                text("defectType").map_or(FieldValue::Clear, FieldValue::Option),
+            ));
+            custom.push(("rootCause", names::ROOT_CAUSE, markdown("rootCause")));
         }
         EntityKind::Epic => {
-            custom
-                .push((names::VALUE_STREAM.into(), text("valueStream").map_or(FieldValue::Clear, FieldValue::Option)));
-            custom.push((names::BUSINESS_VALUE.into(), markdown("businessValue")));
-            custom.push((DUE_DATE.into(), text("targetDate").map_or(FieldValue::Clear, FieldValue::Text)));
+            custom.push((
+                "valueStream",
+                names::VALUE_STREAM,
+                text("valueStream").map_or(FieldValue::Clear, FieldValue::Option),
+            ));
+            custom.push(("businessValue", names::BUSINESS_VALUE, markdown("businessValue")));
+            custom.push(("targetDate", DUE_DATE, text("targetDate").map_or(FieldValue::Clear, FieldValue::Text)));
         }
     }
+    input.custom.extend(custom.into_iter().filter(|(ours, _, _)| send(ours)).map(|(_, theirs, v)| (theirs.into(), v)));
     input
 }
 
@@ -183,7 +232,7 @@ pub fn differences(item: &Value, patch: &Map<String, Value>, flavor: Flavor) -> 
         .collect()
 }
 
-fn same(name: &str, current: &Value, incoming: &Value, flavor: Flavor) -> bool {
+pub fn same(name: &str, current: &Value, incoming: &Value, flavor: Flavor) -> bool {
     let rich = ["description", "acceptanceCriteria", "rootCause", "businessValue"].contains(&name);
     if rich {
         let canon = |v: &Value| canonical(flavor, v.as_str().unwrap_or_default());
@@ -204,4 +253,52 @@ pub fn canonical(flavor: Flavor, markdown: &str) -> String {
         Flavor::Datacenter => wiki::wiki_to_markdown(&wiki::markdown_to_wiki(markdown)),
     };
     back.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(kind: EntityKind) -> Value {
+        json!({"id": "US-0000001", "title": "t", "description": "d", "labels": ["l"], "status": "done",
+               "priority": "high", "severity": "high", "acceptanceCriteria": "a", "storyPoints": 3,
+               "relatedFiles": ["f"], "epicId": "EPIC-0000001", "defectType": "bug", "rootCause": "r",
+               "valueStream": "v", "businessValue": "b", "targetDate": "2026-12-01", "kind": kind.type_name()})
+    }
+
+    /// Every synced field is sent when (and only when) it is asked for,
+    /// besides the two fields every push carries.
+    #[test]
+    fn each_synced_field_is_sent_on_its_own() {
+        let maps = ProjectMaps::default();
+        for kind in EntityKind::ALL {
+            let item = item(kind);
+            let base = issue_input(kind, &item, &maps, Some("EP-1".into()), None, &|_| false);
+            assert_eq!(base.custom.len(), 2, "{kind:?}: only the ARKHITEKTON ID and Sync Source");
+            assert!(base.summary.is_none() && base.description.is_none() && base.labels.is_none());
+            for &field in synced_fields(kind).iter().filter(|&&f| f != "status") {
+                let one = issue_input(kind, &item, &maps, Some("EP-1".into()), None, &|f| f == field);
+                let sent = one.summary.is_some() as usize
+                    + one.description.is_some() as usize
+                    + one.labels.is_some() as usize
+                    + one.priority.is_some() as usize
+                    + one.epic_key.is_some() as usize
+                    + one.custom.len()
+                    - 2;
+                assert_eq!(sent, 1, "{kind:?} {field}");
+            }
+        }
+    }
+
+    #[test]
+    fn unsynced_fields_are_those_differing_from_the_agreed_values() {
+        let kind = EntityKind::UserStory;
+        let item = item(kind);
+        let mut agreed = synced_values(kind, &item);
+        assert!(unsynced(kind, &item, &agreed, Flavor::Cloud).is_empty());
+        agreed.insert("labels".into(), json!(["other"]));
+        agreed.insert("description".into(), json!("d\n")); // the same text after a trip through Jira
+        agreed.remove("title"); // never agreed on
+        assert_eq!(unsynced(kind, &item, &agreed, Flavor::Cloud), ["title", "labels"]);
+    }
 }

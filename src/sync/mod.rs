@@ -23,6 +23,7 @@ pub mod reconcile;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::jira::connection::Flavor;
 use crate::jira::registry::Clients;
@@ -40,7 +41,17 @@ pub struct Engine {
     pub clients: Arc<Clients>,
     /// Integration accounts learnt from `/myself`, by connection.
     accounts: Arc<Mutex<HashMap<i64, String>>>,
+    /// The status new issues start in, by connection, project and issue
+    /// type, with when it was learnt.
+    initial_statuses: Arc<Mutex<HashMap<InitialStatusKey, (String, Instant)>>>,
 }
+
+/// Connection, project and issue type.
+type InitialStatusKey = (i64, String, String);
+
+/// How long a learnt initial status is trusted: a workflow rarely changes,
+/// and a wrong guess would leave a new issue in the wrong status.
+const INITIAL_STATUS_TTL: Duration = Duration::from_secs(300);
 
 /// The Jira side of one sync: the client and what we know of its account.
 pub struct Side {
@@ -52,7 +63,13 @@ pub struct Side {
 
 impl Engine {
     pub fn new(pool: deadpool_postgres::Pool, store: ConnectionStore) -> Self {
-        Self { pool, clients: Arc::new(Clients::new(store.clone())), store, accounts: Arc::default() }
+        Self {
+            pool,
+            clients: Arc::new(Clients::new(store.clone())),
+            store,
+            accounts: Arc::default(),
+            initial_statuses: Arc::default(),
+        }
     }
 
     /// The Jira connection to sync with.
@@ -82,5 +99,30 @@ impl Engine {
         let id = client.myself().await?;
         self.accounts.lock().unwrap_or_else(|e| e.into_inner()).insert(connection, id.clone());
         Ok(id)
+    }
+
+    /// The status issues of this type start in, in this project: read off
+    /// the issue `just_created` once, then remembered for a while, so most
+    /// creates need no status call at all.
+    pub async fn initial_status(
+        &self,
+        side: &Side,
+        project: &str,
+        issue_type: &str,
+        just_created: &str,
+    ) -> Result<String, JiraError> {
+        let key = (side.client.connection_id, project.to_owned(), issue_type.to_owned());
+        if let Some((status, at)) = self.initial_statuses.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+            && at.elapsed() < INITIAL_STATUS_TTL
+        {
+            return Ok(status.clone());
+        }
+        let issue = side.client.get_issue(just_created, &["status"]).await?;
+        let status = issue["fields"]["status"]["name"]
+            .as_str()
+            .ok_or_else(|| JiraError::Decode(format!("{just_created} has no status")))?
+            .to_owned();
+        self.initial_statuses.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (status.clone(), Instant::now()));
+        Ok(status)
     }
 }

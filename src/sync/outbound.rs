@@ -7,12 +7,12 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::mapping::issue_input;
+use super::mapping::{issue_input, synced_fields, synced_values, unsynced};
 use super::maps::{MapOverrides, ProjectMaps};
 use super::{Engine, Side};
-use crate::db::sync::{self as sql, SyncLog};
+use crate::db::sync::{self as sql, Mapping, SyncLog};
 use crate::db::work_items;
 use crate::domain::EntityKind;
 use crate::jira::Error as JiraError;
@@ -47,32 +47,30 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     let (kind, id) = target(&ctx.job.payload)?;
     tracing::Span::current().record("arkhitekton.id", id.as_str());
     let started = Instant::now();
-    let client = engine.pool.get().await.map_err(db_retry)?;
-    let Some(item) = work_items::get(&**client, kind, &id, None).await.map_err(db_retry)? else {
+    let Some(Read { item, version, status, mapping }) = read(engine, kind, &id).await? else {
         return Ok(()); // deleted since: nothing to push
-    };
-    let Some((version, _, status)) = sql::sync_state(&**client, kind, &id).await.map_err(db_retry)? else {
-        return Ok(());
     };
     if item["syncToJira"] != json!(true) || status.as_deref() == Some("disabled") {
         return Ok(());
     }
-    drop(client);
-    let outcome = push_item(engine, kind, &id, &item).await;
-    let client = engine.pool.get().await.map_err(db_retry)?;
+    let outcome = push_item(engine, kind, &id, &item, mapping).await;
+    let mut client = engine.pool.get().await.map_err(db_retry)?;
     let elapsed = started.elapsed();
     match outcome {
         Ok(pushed) => {
             tracing::Span::current().record("jira.key", pushed.issue_key.as_str());
-            sql::mark_synced(&**client, kind, &id, version).await.map_err(db_retry)?;
+            let tx = client.transaction().await.map_err(db_retry)?;
+            sql::mark_synced(&*tx, kind, &id, version).await.map_err(db_retry)?;
+            sql::merge_synced_fields(&*tx, pushed.mapping_id, &pushed.agreed).await.map_err(db_retry)?;
             let mut log = pushed.log(&id, elapsed, ctx.job.attempt);
             if let Some(problem) = &pushed.status_problem {
-                sql::mark_error(&**client, kind, &id, problem).await.map_err(db_retry)?;
+                sql::mark_error(&*tx, kind, &id, problem).await.map_err(db_retry)?;
                 log.status = "failed";
                 log.error_message = Some(problem.clone());
                 log.error_code = Some("transition_unavailable".into());
             }
-            sql::insert_log(&**client, &log).await.map_err(db_retry)?;
+            sql::insert_log(&*tx, &log).await.map_err(db_retry)?;
+            tx.commit().await.map_err(db_retry)?;
             let lag = (Utc::now() - version).to_std().unwrap_or_default();
             crate::metrics::sync_done("to_jira", pushed.operation, log.status, elapsed, Some(lag));
             Ok(())
@@ -104,6 +102,36 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     }
 }
 
+/// An item and its link as of one moment.
+struct Read {
+    item: Value,
+    /// `updated_at`: the version being pushed.
+    version: chrono::DateTime<Utc>,
+    status: Option<String>,
+    mapping: Option<Mapping>,
+}
+
+/// Reads the item and its link in one snapshot: read apart, a Jira change
+/// applied in between would be in the item but not in what the link says
+/// was agreed, and would look like an edit made here.
+async fn read(engine: &Engine, kind: EntityKind, id: &str) -> Result<Option<Read>, JobError> {
+    let mut client = engine.pool.get().await.map_err(db_retry)?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(db_retry)?;
+    let Some(item) = work_items::get(&*tx, kind, id, None).await.map_err(db_retry)? else { return Ok(None) };
+    let Some((version, _, status)) = sql::sync_state(&*tx, kind, id).await.map_err(db_retry)? else {
+        return Ok(None);
+    };
+    let mapping = sql::mapping_by_entity(&*tx, id).await.map_err(db_retry)?;
+    tx.commit().await.map_err(db_retry)?;
+    Ok(Some(Read { item, version, status, mapping }))
+}
+
 /// What a successful push did.
 struct Pushed {
     operation: &'static str,
@@ -113,6 +141,10 @@ struct Pushed {
     response: Value,
     /// The issue's status could not follow (no transition leads there).
     status_problem: Option<String>,
+    /// The fields now equal on both sides, with their values.
+    agreed: Map<String, Value>,
+    /// Nothing differed from the last sync: Jira was not written.
+    unchanged: bool,
 }
 
 impl Pushed {
@@ -126,7 +158,7 @@ impl Pushed {
             source: "change",
             request: Some(self.request.clone()),
             response: Some(self.response.clone()),
-            status: "success",
+            status: if self.unchanged { "skipped" } else { "success" },
             error_message: None,
             error_code: None,
             duration_ms: elapsed.as_millis() as i32,
@@ -155,10 +187,15 @@ fn db_error(e: impl std::fmt::Display) -> JiraError {
     JiraError::Database(e.to_string())
 }
 
-async fn push_item(engine: &Engine, kind: EntityKind, id: &str, item: &Value) -> Result<Pushed, Failure> {
+async fn push_item(
+    engine: &Engine,
+    kind: EntityKind,
+    id: &str,
+    item: &Value,
+    mapping: Option<Mapping>,
+) -> Result<Pushed, Failure> {
     let side = engine.side().await?;
     let client = engine.pool.get().await.map_err(db_error)?;
-    let mapping = sql::mapping_by_entity(&**client, id).await.map_err(db_error)?;
     let project = mapping
         .as_ref()
         .map(|m| m.jira_project_key.clone())
@@ -166,9 +203,22 @@ async fn push_item(engine: &Engine, kind: EntityKind, id: &str, item: &Value) ->
         .ok_or_else(|| JiraError::Config(format!("{id} has no jiraProjectKey to create its Jira issue in")))?;
     let maps = project_maps(&**client, &project).await?;
     let epic_key = epic_key(&**client, kind, item).await?;
-    drop(client);
+    // Only what changed since both sides last agreed is sent, so a person's
+    // concurrent edit of another field in Jira is not overwritten.
+    let changed: Vec<String> = match &mapping {
+        Some(m) => unsynced(kind, item, &m.synced, side.flavor),
+        None => synced_fields(kind).iter().map(|&f| f.to_owned()).collect(),
+    };
+    let send = |field: &str| changed.iter().any(|c| c == field);
     let create_in = mapping.is_none().then_some(project.as_str());
-    let input = issue_input(kind, item, &maps, epic_key, create_in);
+    let input = issue_input(kind, item, &maps, epic_key.clone(), create_in, &send);
+    // A create is recorded before it is sent: only one recorded earlier and
+    // never completed can have made the issue already.
+    let in_doubt = match &mapping {
+        None => sql::begin_create(&**client, id).await.map_err(db_error)?,
+        Some(_) => false,
+    };
+    drop(client);
     let request = Value::Object(
         requests::issue_fields(side.flavor, &*side.client.field_map().await?, &input).unwrap_or_default(),
     );
@@ -179,20 +229,46 @@ async fn push_item(engine: &Engine, kind: EntityKind, id: &str, item: &Value) ->
         issue_key: mapping.as_ref().map(|m| m.jira_issue_key.clone()),
         request: Some(request.clone()),
     };
+    let unchanged = mapping.is_some() && changed.is_empty();
     let (operation, mapping_id, key, response) = match &mapping {
+        Some(m) if unchanged => (
+            "update",
+            m.id,
+            m.jira_issue_key.clone(),
+            json!({"unchanged": "no synced field changed since the last sync"}),
+        ),
+        Some(m) if changed.iter().all(|f| f == "status") => {
+            ("transition", m.id, m.jira_issue_key.clone(), json!({"status": "transition only"}))
+        }
         Some(m) => {
             side.client.edit_issue(&m.jira_issue_key, &input).await.map_err(|e| fail(e, "update"))?;
             ("update", m.id, m.jira_issue_key.clone(), json!({"status": 204}))
         }
         None => {
-            let created = side.client.create_issue(&input).await.map_err(|e| fail(e, "create"))?;
+            let created = if in_doubt {
+                side.client.create_issue(&input).await
+            } else {
+                side.client.create_new_issue(&input).await
+            };
+            let created = created.map_err(|e| fail(e, "create"))?;
             let m = link(engine, kind, id, &created.key, &created.id, maps.issue_type(kind), &project).await?;
             link_defect_to_story(engine, &side, kind, item, &created.key).await;
             ("create", m, created.key.clone(), json!({"id": created.id, "key": created.key}))
         }
     };
-    let status_problem = move_status(&side, &maps, item, &key).await.map_err(|e| fail(e, operation))?;
-    Ok(Pushed { operation, mapping_id, issue_key: key, request, response, status_problem })
+    let new_issue = mapping.is_none().then(|| (project.as_str(), maps.issue_type(kind)));
+    let status_problem = match send("status") {
+        true => move_status(engine, &side, &maps, item, &key, new_issue).await.map_err(|e| fail(e, operation))?,
+        false => None,
+    };
+    let mut agreed: Map<String, Value> = synced_values(kind, item).into_iter().filter(|(f, _)| send(f)).collect();
+    if status_problem.is_some() {
+        agreed.remove("status");
+    }
+    if epic_key.is_none() && item["epicId"].is_string() {
+        agreed.remove("epicId"); // the epic has no issue yet: its link is still to make
+    }
+    Ok(Pushed { operation, mapping_id, issue_key: key, request, response, status_problem, agreed, unchanged })
 }
 
 async fn project_maps(client: &impl tokio_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JiraError> {
@@ -228,6 +304,7 @@ async fn link(
         .await
         .map_err(db_error)?;
     sql::set_issue(&*tx, kind, id, &m.jira_issue_key, &m.jira_issue_id).await.map_err(db_error)?;
+    sql::end_create(&*tx, id).await.map_err(db_error)?;
     tx.commit().await.map_err(db_error)?;
     Ok(m.id)
 }
@@ -249,8 +326,22 @@ async fn link_defect_to_story(engine: &Engine, side: &Side, kind: EntityKind, it
 
 /// Moves the issue to the item's status. A status no transition reaches is
 /// reported (as the item's sync error), not retried: the workflow decides.
-async fn move_status(side: &Side, maps: &ProjectMaps, item: &Value, key: &str) -> Result<Option<String>, JiraError> {
+/// A new issue (`new_issue`: its project and type) already in its
+/// workflow's initial status needs no transition.
+async fn move_status(
+    engine: &Engine,
+    side: &Side,
+    maps: &ProjectMaps,
+    item: &Value,
+    key: &str,
+    new_issue: Option<(&str, &str)>,
+) -> Result<Option<String>, JiraError> {
     let Some(target) = item["status"].as_str().and_then(|s| maps.jira_status(s)) else { return Ok(None) };
+    if let Some((project, issue_type)) = new_issue
+        && engine.initial_status(side, project, issue_type, key).await?.eq_ignore_ascii_case(target)
+    {
+        return Ok(None);
+    }
     match side.client.transition_to(key, target).await {
         Ok(_) => Ok(None),
         Err(e @ JiraError::TransitionUnavailable { .. }) => Ok(Some(e.to_string())),

@@ -1,0 +1,226 @@
+//! What a push sends and what an incoming Jira version may change, judged
+//! against what both sides last agreed on: concurrent edits of different
+//! fields on the two sides both survive, and a push costs only the Jira
+//! calls its change needs.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::jira_support::{admin_post, requests};
+use crate::sync_e2e::Synced;
+
+/// A synced story and its issue key.
+async fn synced_story(s: &Synced, body: Value) -> (String, String) {
+    let (status, story) = s.app.post("/api/user-stories", body).await;
+    assert_eq!(status, 201, "{story}");
+    let id = story["id"].as_str().unwrap().to_owned();
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(got["syncStatus"], "synced", "{got}");
+    (id, got["jiraIssueKey"].as_str().unwrap().to_owned())
+}
+
+/// The simulator's requests from the `seq`th on, as `METHOD path`.
+async fn calls_since(s: &Synced, seq: usize) -> Vec<String> {
+    requests(&s.sim)
+        .await
+        .iter()
+        .skip(seq)
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/rest/")))
+        .map(|r| format!("{} {}", r["method"].as_str().unwrap(), r["path"].as_str().unwrap()))
+        .collect()
+}
+
+/// Runs an edit and takes its push away before anyone can run it.
+async fn edit_without_push(c: &mut tokio_postgres::Client, edit: &str) {
+    let tx = c.transaction().await.unwrap();
+    tx.batch_execute(edit).await.unwrap();
+    let removed =
+        tx.execute("DELETE FROM jobs WHERE kind = 'push_to_jira' AND state = 'available'", &[]).await.unwrap();
+    assert_eq!(removed, 1, "the edit enqueued its push");
+    tx.commit().await.unwrap();
+}
+
+async fn conflicts(s: &Synced) -> i64 {
+    let c = s.app.db.connect().await;
+    c.query_one("SELECT count(*) FROM sync_conflicts", &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn a_push_does_not_overwrite_a_field_a_person_changed_in_jira_meanwhile() {
+    let s = Synced::start(|_| {}).await;
+    let (id, key) = synced_story(
+        &s,
+        json!({"title": "Refunds", "description": "Old text.", "syncToJira": true, "jiraProjectKey": "PROJ"}),
+    )
+    .await;
+    // A person rewrites the description in Jira; its webhook is lost.
+    admin_post(&s.sim, "faults", json!({"webhooks": {"dropRate": 1.0}})).await;
+    let status = s
+        .as_person(
+            Method::PUT,
+            &format!("/rest/api/3/issue/{key}"),
+            json!({"fields": {"description": {"type": "doc", "version": 1, "content": [
+                {"type": "paragraph", "content": [{"type": "text", "text": "Written in Jira."}]}]}}}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    // Meanwhile the title is edited here and pushed.
+    s.app.patch(&format!("/api/user-stories/{id}"), json!({"title": "Refunds to cards"})).await;
+    s.settle().await;
+    reqwest::Client::new().delete(format!("{}/_sim/faults", s.sim.base_url())).send().await.unwrap();
+    let issue = s.issue(&key).await;
+    assert_eq!(issue["fields"]["summary"], "Refunds to cards", "our edit reached Jira");
+    let description = arksync::jira::requests::markdown_of(&issue["fields"]["description"]).unwrap();
+    assert_eq!(description.trim(), "Written in Jira.", "the person's edit survived our push");
+
+    // Reconciliation brings the person's edit here; nothing conflicts.
+    arksync::sync::reconcile::reconcile(&s.engine).await.unwrap();
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(
+        (got["title"].as_str(), got["description"].as_str()),
+        (Some("Refunds to cards"), Some("Written in Jira.\n"))
+    );
+    assert_eq!(got["syncStatus"], "synced", "{got}");
+    assert_eq!(conflicts(&s).await, 0, "different fields: no conflict");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn jiras_edit_of_one_field_does_not_undo_an_unpushed_edit_of_another() {
+    let s = Synced::start(|_| {}).await;
+    let (id, key) =
+        synced_story(&s, json!({"title": "Invoices", "priority": "low", "syncToJira": true, "jiraProjectKey": "PROJ"}))
+            .await;
+    // An edit here whose push has not run yet (its job is taken away in
+    // the edit's own transaction).
+    let mut c = s.app.db.connect().await;
+    edit_without_push(&mut c, &format!("UPDATE user_stories SET title = 'Invoices as PDF' WHERE id = '{id}'")).await;
+    // A person raises the priority in Jira: the webhook arrives while our
+    // edit waits. Jira still has the title both sides agreed on, so it is
+    // our newer title that stays, and Jira's priority that is taken; the
+    // item still differs from Jira, so a push is enqueued, and it sends
+    // the title alone.
+    let status = s
+        .as_person(Method::PUT, &format!("/rest/api/3/issue/{key}"), json!({"fields": {"priority": {"name": "High"}}}))
+        .await;
+    assert_eq!(status, 204);
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!((got["title"].as_str(), got["priority"].as_str()), (Some("Invoices as PDF"), Some("high")));
+    assert_eq!(got["syncStatus"], "synced", "{got}");
+    assert_eq!(conflicts(&s).await, 0, "different fields: no conflict");
+    let issue = s.issue(&key).await;
+    assert_eq!(
+        (issue["fields"]["summary"].as_str(), issue["fields"]["priority"]["name"].as_str()),
+        (Some("Invoices as PDF"), Some("High"))
+    );
+    let sent: Value = c
+        .query_one(
+            "SELECT request_payload FROM jira_sync_logs WHERE sync_direction = 'to_jira' ORDER BY created_at DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(sent["summary"], "Invoices as PDF", "{sent}");
+    assert!(sent.get("priority").is_none() && sent.get("description").is_none(), "only the title: {sent}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_field_changed_on_both_sides_is_still_a_recorded_conflict() {
+    let s = Synced::start(|_| {}).await;
+    let (id, key) = synced_story(&s, json!({"title": "Exports", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let mut c = s.app.db.connect().await;
+    edit_without_push(&mut c, &format!("UPDATE user_stories SET title = 'Exports (ours)' WHERE id = '{id}'")).await;
+    s.as_person(Method::PUT, &format!("/rest/api/3/issue/{key}"), json!({"fields": {"summary": "Exports (theirs)"}}))
+        .await;
+    s.settle().await;
+    assert_eq!(conflicts(&s).await, 1);
+    let row =
+        c.query_one("SELECT arkhitekton_version, jira_version, resolution FROM sync_conflicts", &[]).await.unwrap();
+    assert_eq!(row.get::<_, Value>(0), json!({"title": "Exports (ours)"}));
+    assert_eq!(row.get::<_, Value>(1), json!({"title": "Exports (theirs)"}));
+    assert_eq!(row.get::<_, String>(2), "merged", "within 10 s: text from Jira");
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(got["title"], "Exports (theirs)");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_create_costs_one_call_and_a_status_change_only_its_transition() {
+    let s = Synced::start(|_| {}).await;
+    // The first create of a story in PROJ learns the status new stories
+    // start in; the next needs nothing but its POST.
+    let (_, _) = synced_story(&s, json!({"title": "First", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let seq = requests(&s.sim).await.len();
+    let (id, key) = synced_story(&s, json!({"title": "Second", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    assert_eq!(calls_since(&s, seq).await, ["POST /rest/api/3/issue"], "no search, no status calls");
+
+    let seq = requests(&s.sim).await.len();
+    s.app.patch(&format!("/api/user-stories/{id}"), json!({"status": "in-progress"})).await;
+    s.settle().await;
+    assert_eq!(
+        calls_since(&s, seq).await,
+        [format!("GET /rest/api/3/issue/{key}/transitions"), format!("POST /rest/api/3/issue/{key}/transitions")],
+        "no PUT: only the status changed"
+    );
+    assert_eq!(s.issue(&key).await["fields"]["status"]["name"], "In Progress");
+
+    // A story created in a non-initial status is moved there after its POST.
+    let seq = requests(&s.sim).await.len();
+    let (_, key) = synced_story(
+        &s,
+        json!({"title": "Started", "status": "in-progress", "syncToJira": true, "jiraProjectKey": "PROJ"}),
+    )
+    .await;
+    assert_eq!(calls_since(&s, seq).await.len(), 3, "POST, then the transition's GET and POST");
+    assert_eq!(s.issue(&key).await["fields"]["status"]["name"], "In Progress");
+
+    // An edit of a field Jira does not hold writes nothing there.
+    let seq = requests(&s.sim).await.len();
+    s.app
+        .patch(&format!("/api/user-stories/{id}"), json!({"syncToJira": true, "assignee": "nobody@example.com"}))
+        .await;
+    s.settle().await;
+    let writes: Vec<String> = calls_since(&s, seq).await.into_iter().filter(|c| !c.starts_with("GET")).collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_create_left_in_doubt_looks_for_its_issue_before_creating() {
+    let s = Synced::start(|_| {}).await;
+    let c = s.app.db.connect().await;
+    // An earlier attempt was sent and never recorded: the issue exists.
+    let id: String =
+        c.query_one("INSERT INTO user_stories (title) VALUES ('In doubt') RETURNING id", &[]).await.unwrap().get(0);
+    // Its webhook is lost too (else the delivery would link the issue).
+    admin_post(&s.sim, "faults", json!({"webhooks": {"dropRate": 1.0}})).await;
+    let status = s
+        .as_person(
+            Method::POST,
+            "/rest/api/3/issue",
+            json!({"fields": {"project": {"key": "PROJ"}, "issuetype": {"name": "Story"}, "summary": "In doubt",
+                              "customfield_10001": id}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    reqwest::Client::new().delete(format!("{}/_sim/faults", s.sim.base_url())).send().await.unwrap();
+    c.execute("INSERT INTO jira_pending_creates (arkhitekton_id) VALUES ($1)", &[&id]).await.unwrap();
+    let seq = requests(&s.sim).await.len();
+    let (status, body) =
+        s.app.post(&format!("/api/user-stories/{id}/sync-to-jira"), json!({"jiraProjectKey": "PROJ"})).await;
+    assert_eq!(status, 202, "{body}");
+    s.settle().await;
+    let calls = calls_since(&s, seq).await;
+    assert!(calls.contains(&"POST /rest/api/3/search/jql".to_owned()), "{calls:?}");
+    assert!(!calls.contains(&"POST /rest/api/3/issue".to_owned()), "found, not created again: {calls:?}");
+    let pending: i64 = c.query_one("SELECT count(*) FROM jira_pending_creates", &[]).await.unwrap().get(0);
+    assert_eq!(pending, 0, "the link is stored: no longer in doubt");
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(got["syncStatus"], "synced", "{got}");
+    s.stop().await;
+}
