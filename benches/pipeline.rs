@@ -5,7 +5,8 @@
 //!
 //! Environment knobs: `BENCH_SECONDS` (per ingest run, default 5),
 //! `BENCH_JOBS` (queue drain size, default 100000), `BENCH_SOAK_SECS`
-//! (steady-load soak, default 0 = skip; the target is 600).
+//! (steady-load soak, default 0 = skip; the target is 600),
+//! `BENCH_PG_STATEMENTS=1` (print where PostgreSQL spent its time).
 
 mod support;
 
@@ -46,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
         support::queue::drain(&bench, jobs, concurrency).await?;
     }
 
+    bench.print_statements("ingest and queue").await?;
     println!("\n## Pickup latency at a steady 500 webhooks/s (accepted -> job started)");
     bench.reset().await?;
     support::latency::pickup(&bench, 500, Duration::from_secs(10)).await?;

@@ -38,11 +38,43 @@ impl Bench {
         let data_dir = std::env::temp_dir().join(format!("arksync-bench-{}", std::process::id()));
         std::fs::create_dir_all(&data_dir)?;
         std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755))?;
-        let settings = vec![("max_connections".to_owned(), "300".to_owned())];
+        let mut settings = vec![("max_connections".to_owned(), "300".to_owned())];
+        let statements = std::env::var("BENCH_PG_STATEMENTS").is_ok_and(|v| v == "1");
+        if statements {
+            settings.push(("shared_preload_libraries".to_owned(), "pg_stat_statements".to_owned()));
+        }
         let pg = EmbeddedPostgres::start(&ClusterOptions { data_dir: data_dir.clone(), settings }, DBNAME).await?;
         let pool = arksync::db::pool(pg.config(DBNAME), 32)?;
         arksync::db::migrate(&pool).await?;
+        if statements {
+            pool.get().await?.batch_execute("CREATE EXTENSION pg_stat_statements").await?;
+        }
         Ok(Self { pg, pool, data_dir })
+    }
+
+    /// With `BENCH_PG_STATEMENTS=1`: where PostgreSQL's time went, by
+    /// statement, since the last call (for finding what to make cheaper).
+    pub async fn print_statements(&self, heading: &str) -> anyhow::Result<()> {
+        if !std::env::var("BENCH_PG_STATEMENTS").is_ok_and(|v| v == "1") {
+            return Ok(());
+        }
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT calls, round(total_exec_time::numeric, 1)::float8, round(total_plan_time::numeric, 1)::float8, \
+                        left(regexp_replace(query, '\\s+', ' ', 'g'), 110) \
+                 FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15",
+                &[],
+            )
+            .await?;
+        println!("\n### PostgreSQL statements by execution time: {heading}");
+        println!("{:>8} {:>10} {:>9}  query", "calls", "exec ms", "plan ms");
+        for r in rows {
+            let (calls, exec, plan, query): (i64, f64, f64, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
+            println!("{calls:>8} {exec:>10.1} {plan:>9.1}  {query}");
+        }
+        client.batch_execute("SELECT pg_stat_statements_reset()").await?;
+        Ok(())
     }
 
     pub fn pg_config(&self) -> tokio_postgres::Config {

@@ -74,6 +74,7 @@ pub struct Worker {
     /// these in a database crash only makes a job run once more, which
     /// at-least-once delivery allows; waiting for an fsync on each would cap
     /// a worker at a few hundred jobs a second. Enqueueing stays durable.
+    /// Its sessions also keep the claim on its index (see [`queue_pool`]).
     queue_pool: deadpool_postgres::Pool,
     /// For the dedicated LISTEN connection.
     pg_config: tokio_postgres::Config,
@@ -304,12 +305,20 @@ impl JobRun {
     }
 }
 
-/// A small pool for the queue's bookkeeping, committing asynchronously.
+/// The queue's session settings: asynchronous commits, and no bitmap scans
+/// or sorts where an index gives the order. A queue's statistics are always
+/// stale (thousands of jobs arrive and leave between two autovacuum
+/// analyses), and a planner that believes the queue is tiny sorts every
+/// runnable job on each claim: 4–8 ms a claim with 6,000 waiting, instead
+/// of reading the first few entries of the claim index (0.1 ms).
+const QUEUE_SESSION: &str = "-c synchronous_commit=off -c enable_bitmapscan=off -c enable_sort=off";
+
+/// A small pool for the queue's bookkeeping.
 fn queue_pool(pg_config: &tokio_postgres::Config, concurrency: usize) -> deadpool_postgres::Pool {
     let mut config = pg_config.clone();
     let options = match config.get_options() {
-        Some(existing) => format!("{existing} -c synchronous_commit=off"),
-        None => "-c synchronous_commit=off".to_owned(),
+        Some(existing) => format!("{existing} {QUEUE_SESSION}"),
+        None => QUEUE_SESSION.to_owned(),
     };
     config.options(&options);
     crate::db::pool(config, (concurrency / 4).clamp(2, 8) + 2).expect("a pool of valid settings")
