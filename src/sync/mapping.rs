@@ -12,7 +12,7 @@ use super::maps::ProjectMaps;
 use crate::domain::EntityKind;
 use crate::jira::connection::Flavor;
 use crate::jira::fields::{FieldMap, names};
-use crate::jira::requests::{FieldValue, IssueInput, markdown_of};
+use crate::jira::requests::{Assignee, FieldValue, IssueInput, markdown_of};
 use crate::jira::{adf, wiki};
 
 /// The value written to the Sync Source field on every push.
@@ -38,6 +38,7 @@ pub fn issue_input(
         labels: Some(labels(item).iter().map(|l| jira_label(l)).collect()),
         priority: text(priority_field(kind)).and_then(|p| maps.jira_priority(&p).map(str::to_owned)),
         epic_key,
+        assignee: Some(text(person_field(kind)).map_or(Assignee::Unassigned, Assignee::Email)),
         custom: Vec::new(),
     };
     let id = item["id"].as_str().unwrap_or_default();
@@ -60,6 +61,7 @@ pub fn issue_input(
         EntityKind::Defect => {
             custom.push((names::DEFECT_TYPE.into(), text("defectType").map_or(FieldValue::Clear, FieldValue::Option)));
             custom.push((names::ROOT_CAUSE.into(), markdown("rootCause")));
+            custom.push((names::RESOLUTION_NOTES.into(), markdown("resolutionNotes")));
         }
         EntityKind::Epic => {
             custom
@@ -69,6 +71,11 @@ pub fn issue_input(
         }
     }
     input
+}
+
+/// The item's person, Jira's assignee: epics have an owner instead.
+fn person_field(kind: EntityKind) -> &'static str {
+    if kind == EntityKind::Epic { "owner" } else { "assignee" }
 }
 
 /// The item's priority field: defects carry a severity instead.
@@ -117,6 +124,9 @@ pub fn item_patch(
     if let Some(p) = fields.get("priority").and_then(|p| p["name"].as_str()).and_then(|n| maps.ark_priority(n)) {
         patch.insert(priority_field(kind).into(), json!(p));
     }
+    if let Some(email) = assignee_email(fields.get("assignee")) {
+        patch.insert(person_field(kind).into(), email);
+    }
     let mut rich = |json_name: &str, field: &str| {
         if let Some(v) = custom(field) {
             let md = markdown_of(v).filter(|m| !m.trim().is_empty());
@@ -135,6 +145,7 @@ pub fn item_patch(
         }
         EntityKind::Defect => {
             rich("rootCause", names::ROOT_CAUSE);
+            rich("resolutionNotes", names::RESOLUTION_NOTES);
             if let Some(v) = custom(names::DEFECT_TYPE) {
                 patch.insert("defectType".into(), v["value"].as_str().map_or(Value::Null, |s| json!(s)));
             }
@@ -151,6 +162,16 @@ pub fn item_patch(
     }
     normalise_non_nullable(kind, &mut patch);
     patch
+}
+
+/// The assignee as ARKHITEKTON holds it: the e-mail, or null when nobody.
+/// None (leave the item's field alone) when Jira hid the e-mail (Cloud
+/// privacy) and nobody filled it in from what we know (see `people`).
+fn assignee_email(assignee: Option<&Value>) -> Option<Value> {
+    match assignee? {
+        Value::Null => Some(Value::Null),
+        a => a["emailAddress"].as_str().filter(|e| !e.trim().is_empty()).map(|e| json!(e.trim())),
+    }
 }
 
 /// `acceptanceCriteria` and `description` are never null in ARKHITEKTON:
@@ -184,7 +205,7 @@ pub fn differences(item: &Value, patch: &Map<String, Value>, flavor: Flavor) -> 
 }
 
 fn same(name: &str, current: &Value, incoming: &Value, flavor: Flavor) -> bool {
-    let rich = ["description", "acceptanceCriteria", "rootCause", "businessValue"].contains(&name);
+    let rich = ["description", "acceptanceCriteria", "rootCause", "resolutionNotes", "businessValue"].contains(&name);
     if rich {
         let canon = |v: &Value| canonical(flavor, v.as_str().unwrap_or_default());
         return canon(current) == canon(incoming);
@@ -193,6 +214,11 @@ fn same(name: &str, current: &Value, incoming: &Value, flavor: Flavor) -> bool {
         // Jira keeps labels sorted; order carries no meaning.
         let norm = |v: &Value| string_list(v).iter().map(|l| jira_label(l)).collect::<std::collections::BTreeSet<_>>();
         return norm(current) == norm(incoming);
+    }
+    if name == "assignee" || name == "owner" {
+        // E-mail addresses are compared without regard to case.
+        let lower = |v: &Value| v.as_str().map(str::to_lowercase);
+        return lower(current) == lower(incoming);
     }
     current == incoming
 }

@@ -66,11 +66,11 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
             tracing::Span::current().record("jira.key", pushed.issue_key.as_str());
             sql::mark_synced(&**client, kind, &id, version).await.map_err(db_retry)?;
             let mut log = pushed.log(&id, elapsed, ctx.job.attempt);
-            if let Some(problem) = &pushed.status_problem {
-                sql::mark_error(&**client, kind, &id, problem).await.map_err(db_retry)?;
+            if let Some((code, problem)) = pushed.problem() {
+                sql::mark_error(&**client, kind, &id, &problem).await.map_err(db_retry)?;
                 log.status = "failed";
-                log.error_message = Some(problem.clone());
-                log.error_code = Some("transition_unavailable".into());
+                log.error_message = Some(problem);
+                log.error_code = Some(code.into());
             }
             sql::insert_log(&**client, &log).await.map_err(db_retry)?;
             let lag = (Utc::now() - version).to_std().unwrap_or_default();
@@ -113,9 +113,22 @@ struct Pushed {
     response: Value,
     /// The issue's status could not follow (no transition leads there).
     status_problem: Option<String>,
+    /// The assignee could not follow (no Jira user has the e-mail).
+    assignee_problem: Option<String>,
 }
 
 impl Pushed {
+    /// What did not follow, for the item's sync error: the code of the
+    /// first problem and every problem's message.
+    fn problem(&self) -> Option<(&'static str, String)> {
+        let problems =
+            [("transition_unavailable", &self.status_problem), (super::people::UNKNOWN_PERSON, &self.assignee_problem)];
+        let found: Vec<(&'static str, &String)> =
+            problems.iter().filter_map(|(c, p)| Some((*c, p.as_ref()?))).collect();
+        let code = found.first()?.0;
+        Some((code, found.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("; ")))
+    }
+
     fn log<'a>(&'a self, id: &'a str, elapsed: std::time::Duration, attempt: i32) -> SyncLog<'a> {
         SyncLog {
             mapping_id: Some(self.mapping_id),
@@ -168,7 +181,8 @@ async fn push_item(engine: &Engine, kind: EntityKind, id: &str, item: &Value) ->
     let epic_key = epic_key(&**client, kind, item).await?;
     drop(client);
     let create_in = mapping.is_none().then_some(project.as_str());
-    let input = issue_input(kind, item, &maps, epic_key, create_in);
+    let mut input = issue_input(kind, item, &maps, epic_key, create_in);
+    let assignee_problem = super::people::resolve(&side.client, &mut input).await?;
     let request = Value::Object(
         requests::issue_fields(side.flavor, &*side.client.field_map().await?, &input).unwrap_or_default(),
     );
@@ -192,7 +206,7 @@ async fn push_item(engine: &Engine, kind: EntityKind, id: &str, item: &Value) ->
         }
     };
     let status_problem = move_status(&side, &maps, item, &key).await.map_err(|e| fail(e, operation))?;
-    Ok(Pushed { operation, mapping_id, issue_key: key, request, response, status_problem })
+    Ok(Pushed { operation, mapping_id, issue_key: key, request, response, status_problem, assignee_problem })
 }
 
 async fn project_maps(client: &impl tokio_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JiraError> {
