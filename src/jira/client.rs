@@ -21,6 +21,7 @@ use super::fields::FieldCache;
 use super::limiter::Limiter;
 use super::oauth::TokenManager;
 use super::store::ConnectionStore;
+use super::users::UserCache;
 use crate::config::Secret;
 
 /// Whether a request may be repeated blindly after an ambiguous failure
@@ -52,6 +53,7 @@ pub struct JiraClient {
     pub(crate) policy: RetryPolicy,
     timeout: Duration,
     pub(crate) fields: FieldCache,
+    pub(crate) users: UserCache,
 }
 
 impl std::fmt::Debug for JiraClient {
@@ -91,6 +93,7 @@ impl JiraClient {
             policy: RetryPolicy::default(),
             timeout: Duration::from_secs(conn.settings.timeout_secs.max(1)),
             fields: FieldCache::default(),
+            users: UserCache::default(),
         })
     }
 

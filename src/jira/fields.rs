@@ -4,7 +4,7 @@
 //! cached for an hour per connection (spec, "Caching Strategy"), since
 //! custom fields are rarely created and every push needs the map.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,8 +27,25 @@ pub mod names {
     pub const VALUE_STREAM: &str = "Value Stream";
     pub const BUSINESS_VALUE: &str = "Business Value";
     pub const STORY_POINTS: &str = "Story Points";
+    /// Defects' resolution notes. Jira's own `resolution` cannot hold them:
+    /// its `description` is the resolution *type's* shared text.
+    pub const RESOLUTION_NOTES: &str = "Resolution Notes";
     /// Data Center only: Cloud uses `parent` for epics.
     pub const EPIC_LINK: &str = "Epic Link";
+
+    /// Fields a site may lack without failing pushes: they are skipped
+    /// (with one warning). The others, above all ARKHITEKTON ID and Sync
+    /// Source, which creates and loop prevention depend on, stay required.
+    pub const OPTIONAL: &[&str] = &[RESOLUTION_NOTES];
+}
+
+/// Logs once per process that the site lacks an optional field.
+pub fn warn_missing_once(name: &str) {
+    static WARNED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if warned.get_or_insert_with(HashSet::new).insert(name.to_lowercase()) {
+        tracing::warn!(field = name, "the Jira site has no such field; it is not synced (create it: spec, Appendix A)");
+    }
 }
 
 /// One entry of `GET /field`, the parts we read.

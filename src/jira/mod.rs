@@ -9,7 +9,8 @@
 //! - [`oauth`]: consent and token refresh under a row lock; [`registry`]:
 //!   one client per connection per process.
 //! - [`ops`] (issues, transitions, search, links), [`fields`] (discovery,
-//!   cached), [`hooks`] (dynamic webhooks); [`requests`] builds every body.
+//!   cached), [`users`] (people by e-mail, cached), [`hooks`] (dynamic
+//!   webhooks); [`requests`] builds every body.
 //! - [`adf`], [`wiki`]: Markdown ↔ ADF and wiki markup; [`webhook`]: deliveries.
 
 pub mod adf;
@@ -26,6 +27,7 @@ pub mod ops;
 pub mod registry;
 pub mod requests;
 pub mod store;
+pub mod users;
 pub mod webhook;
 pub mod wiki;
 

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::Error;
 use super::connection::Flavor;
-use super::fields::{FieldMap, names};
+use super::fields::{self, FieldMap, names};
 use super::{adf, wiki};
 
 /// A custom field's value, in the form our side holds it.
@@ -21,6 +21,17 @@ pub enum FieldValue {
     Number(f64),
     /// Clears the field.
     Clear,
+}
+
+/// Who the issue is assigned to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignee {
+    /// Nobody: `"assignee": null`.
+    Unassigned,
+    /// A person known only by e-mail, not yet looked up: not sent.
+    Email(String),
+    /// A Jira user: `accountId` (Cloud) or user `name` (Data Center).
+    User(String),
 }
 
 /// The issue fields arksync sets; `None` leaves a field alone on edit.
@@ -38,6 +49,7 @@ pub struct IssueInput {
     pub priority: Option<String>,
     /// The epic: `parent` on Cloud, the Epic Link field on Data Center.
     pub epic_key: Option<String>,
+    pub assignee: Option<Assignee>,
     /// Custom fields by their name in Jira (see [`names`]).
     pub custom: Vec<(String, FieldValue)>,
 }
@@ -111,10 +123,35 @@ pub fn issue_fields(flavor: Flavor, map: &FieldMap, input: &IssueInput) -> Resul
             Flavor::Datacenter => f.insert(map.id(names::EPIC_LINK)?.to_string(), json!(epic)),
         };
     }
+    let assignee = match &input.assignee {
+        Some(Assignee::Unassigned) => Some(Value::Null),
+        Some(Assignee::User(id)) => Some(user_ref(flavor, id)),
+        Some(Assignee::Email(_)) | None => None,
+    };
+    if let Some(a) = assignee {
+        f.insert("assignee".into(), a);
+    }
     for (name, value) in &input.custom {
-        f.insert(map.id(name)?.to_string(), field_value(flavor, value));
+        let id = match map.id(name) {
+            Ok(id) => id,
+            Err(_) if names::OPTIONAL.iter().any(|o| o.eq_ignore_ascii_case(name)) => {
+                fields::warn_missing_once(name);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        f.insert(id.to_string(), field_value(flavor, value));
     }
     Ok(f)
+}
+
+/// A user in a request: Cloud knows people only by `accountId`, Data
+/// Center by user `name`.
+pub fn user_ref(flavor: Flavor, id: &str) -> Value {
+    match flavor {
+        Flavor::Cloud => json!({ "accountId": id }),
+        Flavor::Datacenter => json!({ "name": id }),
+    }
 }
 
 /// `POST /issue` and `PUT /issue/{key}`: `{"fields": {…}}`.

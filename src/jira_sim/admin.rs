@@ -72,7 +72,7 @@ fn config(sim: &Sim) -> Value {
         .users
         .iter()
         .enumerate()
-        .map(|(i, u)| json!({ "email": u.email, "token": u.token, "accountId": u.account_id, "displayName": u.display_name, "integration": i == 0 }))
+        .map(|(i, u)| json!({ "email": u.email, "token": u.token, "accountId": u.account_id, "displayName": u.display_name, "emailHidden": u.email_hidden, "integration": i == 0 }))
         .collect();
     json!({
         "flavor": sim.config.flavor, "baseUrl": sim.base_url, "cloudId": sim.config.cloud_id,

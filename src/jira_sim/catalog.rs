@@ -171,6 +171,15 @@ pub const CUSTOM_FIELDS: &[CustomField] = &[
         jql_type: "Number",
         custom_type: "float",
     },
+    // Not in Appendix A: defects' resolution notes (Jira's `resolution`
+    // holds only the resolution type's shared description).
+    CustomField {
+        id: "customfield_10009",
+        name: "Resolution Notes",
+        kind: Kind::RichText,
+        jql_type: "Paragraph",
+        custom_type: "textarea",
+    },
 ];
 
 /// Data Center's Epic Link (Cloud uses `parent`).

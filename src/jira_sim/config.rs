@@ -32,6 +32,10 @@ pub struct SimUser {
     pub token: String,
     pub account_id: String,
     pub display_name: String,
+    /// The person hides their e-mail (Cloud profile visibility): users
+    /// render without `emailAddress` (except to themselves on `/myself`),
+    /// and user search matches the address only when given in full.
+    pub email_hidden: bool,
 }
 
 impl SimUser {
@@ -52,6 +56,7 @@ impl SimUser {
             token: token.to_string(),
             account_id: format!("712020:00000000-0000-4000-8000-{:012}", index + 1),
             display_name: display_name_of(local),
+            email_hidden: false,
         }
     }
 }
@@ -191,6 +196,9 @@ pub struct JiraSimArgs {
     /// Base delay between webhook retries, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub webhook_retry_ms: u64,
+    /// Hide every user's e-mail address, as Cloud's profile visibility does.
+    #[arg(long)]
+    pub hide_emails: bool,
     /// Persist state to this JSON file (loaded at start, saved on change).
     #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
@@ -217,6 +225,9 @@ impl JiraSimArgs {
         }
         if !self.oauth_clients.is_empty() {
             config.oauth_clients = parse_clients(&self.oauth_clients)?;
+        }
+        if self.hide_emails {
+            config.users.iter_mut().for_each(|u| u.email_hidden = true);
         }
         config.screen_requirements = parse_screens(&self.screen_fields)?;
         config.webhook_retry.base_delay = Duration::from_millis(self.webhook_retry_ms);

@@ -3,7 +3,7 @@
 //!
 //! Layout: `config` (flags → `SimConfig`), `server` (hyper loop) and
 //! `router` (method + path segments) in front of one file per resource:
-//! `issues`, `transitions`, `search` + `jql`, `webhooks` + `delivery`,
+//! `issues`, `transitions`, `search` + `jql`, `users`, `webhooks` + `delivery`,
 //! `auth` + `oauth`. `store` holds issues in memory behind one mutex
 //! (optionally persisted to JSON); `render` turns them into Jira's JSON
 //! (v3 with ADF, v2 with wiki markup via `wiki`); `fields` validates input
@@ -36,6 +36,7 @@ mod server;
 mod state;
 mod store;
 mod transitions;
+mod users;
 mod webhooks;
 pub mod wiki;
 

@@ -21,13 +21,13 @@ impl View<'_> {
         format!("{}/rest/api/{}", self.sim.base_url, self.version)
     }
 
-    /// A user as Jira shows it. Cloud users are known by `accountId` and
-    /// omit `emailAddress` (privacy) except on `/myself` (`with_email`);
-    /// Data Center users are known by `name`/`key`, have no `accountId`,
-    /// and show their email.
+    /// A user as Jira shows it. Cloud users are known by `accountId`;
+    /// Data Center users by `name`/`key`, with no `accountId`. Both show
+    /// `emailAddress` unless the user hides it (privacy), which `/myself`
+    /// (`with_email`) ignores.
     pub fn user(&self, u: &SimUser, with_email: bool) -> Value {
         if self.sim.config.flavor == Flavor::Datacenter {
-            return self.dc_user(u);
+            return self.dc_user(u, with_email || !u.email_hidden);
         }
         let mut v = json!({
             "self": format!("{}/user?accountId={}", self.api(), u.account_id.replace(':', "%3A")),
@@ -38,21 +38,27 @@ impl View<'_> {
             "timeZone": "Etc/UTC",
             "accountType": "atlassian",
         });
-        if with_email {
+        if with_email || !u.email_hidden {
             v["emailAddress"] = json!(u.email);
+        }
+        if with_email {
             v["locale"] = json!("en_US");
         }
         v
     }
 
-    fn dc_user(&self, u: &SimUser) -> Value {
+    fn dc_user(&self, u: &SimUser, with_email: bool) -> Value {
         let name = dc_user_name(u);
-        json!({
+        let mut v = json!({
             "self": format!("{}/user?username={name}", self.api()),
             "name": name, "key": name, "emailAddress": u.email,
             "avatarUrls": avatars(&format!("{}/secure/useravatar?ownerId={name}", self.sim.base_url)),
             "displayName": u.display_name, "active": true, "timeZone": "Etc/UTC",
-        })
+        });
+        if !with_email && let Some(o) = v.as_object_mut() {
+            o.remove("emailAddress");
+        }
+        v
     }
 
     pub fn user_by_id(&self, account_id: Option<&str>) -> Value {
@@ -223,8 +229,16 @@ impl View<'_> {
     }
 
     pub fn resolution(&self, name: &str) -> Value {
+        // The description is the resolution type's, shared by every issue
+        // resolved so: Jira has no per-issue resolution text.
         let id = if name == "Done" { "10000" } else { "10001" };
-        json!({ "self": format!("{}/resolution/{id}", self.api()), "id": id, "description": "", "name": name })
+        let description = match name {
+            "Done" => "Work has been completed on this issue.",
+            "Won't Do" => "This issue won't be actioned.",
+            "Duplicate" => "The problem is a duplicate of an existing issue.",
+            _ => "All attempts at reproducing this issue failed, or not enough information was available.",
+        };
+        json!({ "self": format!("{}/resolution/{id}", self.api()), "id": id, "description": description, "name": name })
     }
 
     fn subtasks(&self, store: &Store, issue: &Issue) -> Value {

@@ -16,7 +16,7 @@ use super::ratelimit::{self, Decision};
 use super::render::View;
 use super::reqlog::LogEntry;
 use super::state::{Sim, lock};
-use super::{admin, catalog, issues, oauth, search, transitions, webhooks};
+use super::{admin, catalog, issues, oauth, search, transitions, users, webhooks};
 
 pub async fn handle(sim: Arc<Sim>, req: Req) -> Resp {
     if req.path.starts_with("/_sim/") {
@@ -163,13 +163,21 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
             Ok(json_response(StatusCode::OK, &View { sim, version: sim.api_version() }.user(user, true)))
         }
         (&Method::GET, ["project", k]) => project(sim, k),
+        (&Method::GET, ["user", "search"]) => users::search(sim, req),
         (&Method::POST, ["webhook"]) if cloud => webhooks::register(sim, actor, req),
         (&Method::GET, ["webhook"]) if cloud => webhooks::list(sim, actor, req),
         (&Method::DELETE, ["webhook"]) if cloud => webhooks::delete(sim, actor, req),
         (&Method::PUT, ["webhook", "refresh"]) if cloud => webhooks::refresh(sim, actor, req),
-        (_, ["issue"] | ["issue", _] | ["issue", _, "transitions"] | ["field"] | ["myself"] | ["issueLink"]) => {
-            Err(ApiError::MethodNotAllowed)
-        }
+        (
+            _,
+            ["issue"]
+            | ["issue", _]
+            | ["issue", _, "transitions"]
+            | ["field"]
+            | ["myself"]
+            | ["issueLink"]
+            | ["user", "search"],
+        ) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("Not found".into())),
     }
 }
@@ -179,7 +187,7 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
 fn required_scope(method: &Method, path: &[&str]) -> Option<&'static str> {
     Some(match (method, path) {
         (_, ["webhook", ..]) => "manage:jira-webhook",
-        (_, ["myself"]) => "read:jira-user",
+        (_, ["myself"] | ["user", ..]) => "read:jira-user",
         (&Method::GET, _) | (&Method::POST, ["search", ..]) => "read:jira-work",
         (&Method::POST | &Method::PUT | &Method::DELETE, _) => "write:jira-work",
         _ => return None,

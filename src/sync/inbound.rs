@@ -181,7 +181,8 @@ async fn update_item(
     if status.as_deref() == Some("disabled") {
         return ignored("sync is disabled for this item");
     }
-    let patch = item_patch(m.kind, fields, &field_map, &maps);
+    let fields = super::people::with_known_emails(&side.client, fields);
+    let patch = item_patch(m.kind, &fields, &field_map, &maps);
     let changes = differences(&item, &patch, side.flavor);
     sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
     if changes.is_empty() {

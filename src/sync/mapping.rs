@@ -12,7 +12,7 @@ use super::maps::ProjectMaps;
 use crate::domain::EntityKind;
 use crate::jira::connection::Flavor;
 use crate::jira::fields::{FieldMap, names};
-use crate::jira::requests::{FieldValue, IssueInput, markdown_of};
+use crate::jira::requests::{Assignee, FieldValue, IssueInput, markdown_of};
 use crate::jira::{adf, wiki};
 
 /// The value written to the Sync Source field on every push.
@@ -33,11 +33,30 @@ pub fn synced_fields(kind: EntityKind) -> &'static [&'static str] {
             "storyPoints",
             "relatedFiles",
             "epicId",
+            "assignee",
         ],
-        EntityKind::Defect => &["title", "description", "labels", "status", "severity", "defectType", "rootCause"],
-        EntityKind::Epic => {
-            &["title", "description", "labels", "status", "priority", "valueStream", "businessValue", "targetDate"]
-        }
+        EntityKind::Defect => &[
+            "title",
+            "description",
+            "labels",
+            "status",
+            "severity",
+            "defectType",
+            "rootCause",
+            "resolutionNotes",
+            "assignee",
+        ],
+        EntityKind::Epic => &[
+            "title",
+            "description",
+            "labels",
+            "status",
+            "priority",
+            "valueStream",
+            "businessValue",
+            "targetDate",
+            "owner",
+        ],
     }
 }
 
@@ -79,6 +98,8 @@ pub fn issue_input(
             .filter(|_| send(priority_field(kind)))
             .and_then(|p| maps.jira_priority(&p).map(str::to_owned)),
         epic_key: epic_key.filter(|_| send("epicId")),
+        assignee: send(person_field(kind))
+            .then(|| text(person_field(kind)).map_or(Assignee::Unassigned, Assignee::Email)),
         custom: Vec::new(),
     };
     let id = item["id"].as_str().unwrap_or_default();
@@ -105,6 +126,7 @@ pub fn issue_input(
                 text("defectType").map_or(FieldValue::Clear, FieldValue::Option),
             ));
             custom.push(("rootCause", names::ROOT_CAUSE, markdown("rootCause")));
+            custom.push(("resolutionNotes", names::RESOLUTION_NOTES, markdown("resolutionNotes")));
         }
         EntityKind::Epic => {
             custom.push((
@@ -118,6 +140,11 @@ pub fn issue_input(
     }
     input.custom.extend(custom.into_iter().filter(|(ours, _, _)| send(ours)).map(|(_, theirs, v)| (theirs.into(), v)));
     input
+}
+
+/// The item's person, Jira's assignee: epics have an owner instead.
+pub fn person_field(kind: EntityKind) -> &'static str {
+    if kind == EntityKind::Epic { "owner" } else { "assignee" }
 }
 
 /// The item's priority field: defects carry a severity instead.
@@ -166,6 +193,9 @@ pub fn item_patch(
     if let Some(p) = fields.get("priority").and_then(|p| p["name"].as_str()).and_then(|n| maps.ark_priority(n)) {
         patch.insert(priority_field(kind).into(), json!(p));
     }
+    if let Some(email) = assignee_email(fields.get("assignee")) {
+        patch.insert(person_field(kind).into(), email);
+    }
     let mut rich = |json_name: &str, field: &str| {
         if let Some(v) = custom(field) {
             let md = markdown_of(v).filter(|m| !m.trim().is_empty());
@@ -184,6 +214,7 @@ pub fn item_patch(
         }
         EntityKind::Defect => {
             rich("rootCause", names::ROOT_CAUSE);
+            rich("resolutionNotes", names::RESOLUTION_NOTES);
             if let Some(v) = custom(names::DEFECT_TYPE) {
                 patch.insert("defectType".into(), v["value"].as_str().map_or(Value::Null, |s| json!(s)));
             }
@@ -200,6 +231,16 @@ pub fn item_patch(
     }
     normalise_non_nullable(kind, &mut patch);
     patch
+}
+
+/// The assignee as ARKHITEKTON holds it: the e-mail, or null when nobody.
+/// None (leave the item's field alone) when Jira hid the e-mail (Cloud
+/// privacy) and nobody filled it in from what we know (see `people`).
+fn assignee_email(assignee: Option<&Value>) -> Option<Value> {
+    match assignee? {
+        Value::Null => Some(Value::Null),
+        a => a["emailAddress"].as_str().filter(|e| !e.trim().is_empty()).map(|e| json!(e.trim())),
+    }
 }
 
 /// `acceptanceCriteria` and `description` are never null in ARKHITEKTON:
@@ -233,7 +274,7 @@ pub fn differences(item: &Value, patch: &Map<String, Value>, flavor: Flavor) -> 
 }
 
 pub fn same(name: &str, current: &Value, incoming: &Value, flavor: Flavor) -> bool {
-    let rich = ["description", "acceptanceCriteria", "rootCause", "businessValue"].contains(&name);
+    let rich = ["description", "acceptanceCriteria", "rootCause", "resolutionNotes", "businessValue"].contains(&name);
     if rich {
         let canon = |v: &Value| canonical(flavor, v.as_str().unwrap_or_default());
         return canon(current) == canon(incoming);
@@ -242,6 +283,11 @@ pub fn same(name: &str, current: &Value, incoming: &Value, flavor: Flavor) -> bo
         // Jira keeps labels sorted; order carries no meaning.
         let norm = |v: &Value| string_list(v).iter().map(|l| jira_label(l)).collect::<std::collections::BTreeSet<_>>();
         return norm(current) == norm(incoming);
+    }
+    if name == "assignee" || name == "owner" {
+        // E-mail addresses are compared without regard to case.
+        let lower = |v: &Value| v.as_str().map(str::to_lowercase);
+        return lower(current) == lower(incoming);
     }
     current == incoming
 }
@@ -263,7 +309,8 @@ mod tests {
         json!({"id": "US-0000001", "title": "t", "description": "d", "labels": ["l"], "status": "done",
                "priority": "high", "severity": "high", "acceptanceCriteria": "a", "storyPoints": 3,
                "relatedFiles": ["f"], "epicId": "EPIC-0000001", "defectType": "bug", "rootCause": "r",
-               "valueStream": "v", "businessValue": "b", "targetDate": "2026-12-01", "kind": kind.type_name()})
+               "valueStream": "v", "businessValue": "b", "targetDate": "2026-12-01", "resolutionNotes": "n",
+               "assignee": "a@example.com", "owner": "o@example.com", "kind": kind.type_name()})
     }
 
     /// Every synced field is sent when (and only when) it is asked for,
@@ -276,6 +323,7 @@ mod tests {
             let base = issue_input(kind, &item, &maps, Some("EP-1".into()), None, &|_| false);
             assert_eq!(base.custom.len(), 2, "{kind:?}: only the ARKHITEKTON ID and Sync Source");
             assert!(base.summary.is_none() && base.description.is_none() && base.labels.is_none());
+            assert!(base.assignee.is_none());
             for &field in synced_fields(kind).iter().filter(|&&f| f != "status") {
                 let one = issue_input(kind, &item, &maps, Some("EP-1".into()), None, &|f| f == field);
                 let sent = one.summary.is_some() as usize
@@ -283,6 +331,7 @@ mod tests {
                     + one.labels.is_some() as usize
                     + one.priority.is_some() as usize
                     + one.epic_key.is_some() as usize
+                    + one.assignee.is_some() as usize
                     + one.custom.len()
                     - 2;
                 assert_eq!(sent, 1, "{kind:?} {field}");

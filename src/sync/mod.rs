@@ -11,6 +11,8 @@
 //!   stale versions; nothing changed → no write), with concurrent edits
 //!   resolved and recorded ([`conflicts`]). Changes are written with
 //!   `sync_source = 'jira'`, which the triggers refuse to push back.
+//! - People ([`people`]): assignees and owners are e-mails here and Jira
+//!   users there, looked up (cached) on the way out and mapped back in.
 //! - Bulk ([`bulk`]): a bulk sync's pushes, enqueued in batches.
 
 pub mod bulk;
@@ -19,6 +21,7 @@ pub mod inbound;
 pub mod mapping;
 pub mod maps;
 pub mod outbound;
+pub mod people;
 pub mod reconcile;
 
 use std::collections::HashMap;

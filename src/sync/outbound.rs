@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::mapping::{issue_input, synced_fields, synced_values, unsynced};
+use super::mapping::{issue_input, person_field, synced_fields, synced_values, unsynced};
 use super::maps::{MapOverrides, ProjectMaps};
 use super::{Engine, Side};
 use crate::db::sync::{self as sql, Mapping, SyncLog};
@@ -63,11 +63,11 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
             sql::mark_synced(&*tx, kind, &id, version).await.map_err(db_retry)?;
             sql::merge_synced_fields(&*tx, pushed.mapping_id, &pushed.agreed).await.map_err(db_retry)?;
             let mut log = pushed.log(&id, elapsed, ctx.job.attempt);
-            if let Some(problem) = &pushed.status_problem {
-                sql::mark_error(&*tx, kind, &id, problem).await.map_err(db_retry)?;
+            if let Some((code, problem)) = pushed.problem() {
+                sql::mark_error(&*tx, kind, &id, &problem).await.map_err(db_retry)?;
                 log.status = "failed";
-                log.error_message = Some(problem.clone());
-                log.error_code = Some("transition_unavailable".into());
+                log.error_message = Some(problem);
+                log.error_code = Some(code.into());
             }
             sql::insert_log(&*tx, &log).await.map_err(db_retry)?;
             tx.commit().await.map_err(db_retry)?;
@@ -145,9 +145,22 @@ struct Pushed {
     agreed: Map<String, Value>,
     /// Nothing differed from the last sync: Jira was not written.
     unchanged: bool,
+    /// The assignee could not follow (no Jira user has the e-mail).
+    assignee_problem: Option<String>,
 }
 
 impl Pushed {
+    /// What did not follow, for the item's sync error: the code of the
+    /// first problem and every problem's message.
+    fn problem(&self) -> Option<(&'static str, String)> {
+        let problems =
+            [("transition_unavailable", &self.status_problem), (super::people::UNKNOWN_PERSON, &self.assignee_problem)];
+        let found: Vec<(&'static str, &String)> =
+            problems.iter().filter_map(|(c, p)| Some((*c, p.as_ref()?))).collect();
+        let code = found.first()?.0;
+        Some((code, found.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("; ")))
+    }
+
     fn log<'a>(&'a self, id: &'a str, elapsed: std::time::Duration, attempt: i32) -> SyncLog<'a> {
         SyncLog {
             mapping_id: Some(self.mapping_id),
@@ -211,7 +224,8 @@ async fn push_item(
     };
     let send = |field: &str| changed.iter().any(|c| c == field);
     let create_in = mapping.is_none().then_some(project.as_str());
-    let input = issue_input(kind, item, &maps, epic_key.clone(), create_in, &send);
+    let mut input = issue_input(kind, item, &maps, epic_key.clone(), create_in, &send);
+    let assignee_problem = super::people::resolve(&side.client, &mut input).await?;
     // A create is recorded before it is sent: only one recorded earlier and
     // never completed can have made the issue already.
     let in_doubt = match &mapping {
@@ -265,10 +279,23 @@ async fn push_item(
     if status_problem.is_some() {
         agreed.remove("status");
     }
+    if assignee_problem.is_some() {
+        agreed.remove(person_field(kind)); // Jira's assignee was left as it is
+    }
     if epic_key.is_none() && item["epicId"].is_string() {
         agreed.remove("epicId"); // the epic has no issue yet: its link is still to make
     }
-    Ok(Pushed { operation, mapping_id, issue_key: key, request, response, status_problem, agreed, unchanged })
+    Ok(Pushed {
+        operation,
+        mapping_id,
+        issue_key: key,
+        request,
+        response,
+        status_problem,
+        assignee_problem,
+        agreed,
+        unchanged,
+    })
 }
 
 async fn project_maps(client: &impl tokio_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JiraError> {

@@ -10,7 +10,8 @@ use arksync::jira::connection::Flavor;
 use arksync::jira::fields::{FieldMap, names};
 use arksync::jira::hooks::{parse_registrations, parse_webhook_page};
 use arksync::jira::ops::{CreatedIssue, PageCursor, parse_search, parse_transitions};
-use arksync::jira::requests::{self, FieldValue, IssueInput};
+use arksync::jira::requests::{self, Assignee, FieldValue, IssueInput};
+use arksync::jira::users::{pick_user, user_search_query};
 use arksync::jira::{Error, client::error_from};
 use serde_json::{Value, json};
 
@@ -107,6 +108,7 @@ fn full_input() -> IssueInput {
         labels: Some(vec!["arksync".into(), "payments".into()]),
         priority: Some("High".into()),
         epic_key: Some("PROJ-1".into()),
+        assignee: Some(Assignee::User("5b10ac8d82e05b22cc7d4ef5".into())),
         custom: vec![
             (names::ACCEPTANCE_CRITERIA.into(), FieldValue::Markdown("Given a card\nWhen I pay\nThen it works".into())),
             (names::DEFECT_TYPE.into(), FieldValue::Option("UI".into())),
@@ -121,6 +123,7 @@ fn issue_bodies_match_the_create_and_edit_schemas_with_valid_adf() {
     let map = field_map();
     let create = requests::issue_body(Flavor::Cloud, &map, &full_input()).unwrap();
     assert_eq!(create["fields"]["parent"]["key"], "PROJ-1", "Cloud links epics through parent");
+    assert_eq!(create["fields"]["assignee"], json!({"accountId": "5b10ac8d82e05b22cc7d4ef5"}));
     check_request("/rest/api/3/issue", "post", &create);
     let edit = IssueInput { summary: Some("x".into()), labels: Some(vec![]), ..IssueInput::default() };
     check_request(
@@ -134,9 +137,17 @@ fn issue_bodies_match_the_create_and_edit_schemas_with_valid_adf() {
         "put",
         &requests::issue_body(Flavor::Cloud, &map, &clear).unwrap(),
     );
+    let unassign = IssueInput { assignee: Some(Assignee::Unassigned), ..IssueInput::default() };
+    let unassign = requests::issue_body(Flavor::Cloud, &map, &unassign).unwrap();
+    assert_eq!(unassign, json!({"fields": {"assignee": null}}));
+    check_request("/rest/api/3/issue/{issueIdOrKey}", "put", &unassign);
+    let unresolved = IssueInput { assignee: Some(Assignee::Email("x@example.com".into())), ..IssueInput::default() };
+    let unresolved = requests::issue_body(Flavor::Cloud, &map, &unresolved).unwrap();
+    assert_eq!(unresolved, json!({"fields": {}}), "an e-mail not looked up is never sent");
     let dc = requests::issue_body(Flavor::Datacenter, &map, &full_input()).unwrap();
     assert!(dc["fields"]["description"].is_string(), "Data Center takes wiki markup");
     assert_eq!(dc["fields"]["customfield_10104"], "PROJ-1", "Data Center links epics through Epic Link");
+    assert_eq!(dc["fields"]["assignee"], json!({"name": "5b10ac8d82e05b22cc7d4ef5"}), "Data Center names users");
     check_request("/rest/api/3/issue", "post", &dc);
 }
 
@@ -197,4 +208,23 @@ fn the_client_parses_the_documented_example_answers() {
     let bad = example("/rest/api/3/issue", "post", 400).to_string();
     let err = error_from(reqwest::StatusCode::BAD_REQUEST, &Default::default(), bad.as_bytes());
     assert!(matches!(&err, Error::Invalid { message, .. } if message == "Field 'priority' is required"), "{err:?}");
+}
+
+#[test]
+fn the_user_search_sends_documented_parameters_and_reads_the_documented_answer() {
+    let op = operation("/rest/api/3/user/search", "get");
+    let documented: Vec<&str> =
+        op["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+    for (name, _) in user_search_query(Flavor::Cloud, "jane@example.com") {
+        assert!(documented.contains(&name), "{name} is not a parameter of GET /user/search: {documented:?}");
+    }
+    assert!(user_search_query(Flavor::Cloud, "j@example.com").contains(&("query", "j@example.com".into())));
+    assert!(user_search_query(Flavor::Datacenter, "j@example.com").contains(&("username", "j@example.com".into())));
+
+    // The example lists two inactive users with hidden e-mails: nobody to assign.
+    let mut answer = example("/rest/api/3/user/search", "get", 200);
+    assert_eq!(pick_user(Flavor::Cloud, &answer, "mia@example.com").unwrap(), None);
+    answer[0]["active"] = json!(true);
+    let picked = pick_user(Flavor::Cloud, &answer, "mia@example.com").unwrap();
+    assert_eq!(picked.as_deref(), Some("5b10a2844c20165700ede21g"), "the only active user, by accountId");
 }

@@ -27,5 +27,6 @@ mod sync_api;
 mod sync_chaos;
 pub mod sync_e2e;
 mod sync_fields;
+mod sync_people;
 mod webhooks;
 mod work_items_api;

@@ -191,6 +191,19 @@ async fn cloud_search_field_myself_and_project_answer_as_documented() {
     assert_eq!(call(&sim, sim.req(Method::GET, "/rest/api/3/field"), "get", "/rest/api/3/field").await.0, 200);
     assert_eq!(call(&sim, sim.req(Method::GET, "/rest/api/3/myself"), "get", "/rest/api/3/myself").await.0, 200);
     assert_eq!(call(&sim, sim.http.get(sim.url("/rest/api/3/myself")), "get", "/rest/api/3/myself").await.0, 401);
+    let users = "/rest/api/3/user/search";
+    let (status, found) =
+        call(&sim, sim.req(Method::GET, &format!("{users}?query=jane.doe%40example.com")), "get", users).await;
+    assert_eq!((status, found[0]["emailAddress"].as_str()), (200, Some("jane.doe@example.com")));
+    assert_eq!(call(&sim, sim.req(Method::GET, users), "get", users).await.0, 400);
+    let key = sim.create_story("assigned").await;
+    let jane = json!({ "fields": { "assignee": { "accountId": sim.server.credentials()[1].account_id } } });
+    assert_eq!(
+        call(&sim, sim.req(Method::PUT, &format!("/rest/api/3/issue/{key}")).json(&jane), "put", ISSUE).await.0,
+        204
+    );
+    let (_, issue) = call(&sim, sim.req(Method::GET, &format!("/rest/api/3/issue/{key}")), "get", ISSUE).await;
+    assert_eq!(issue["fields"]["assignee"]["emailAddress"], "jane.doe@example.com", "validated as a User");
     let project = "/rest/api/3/project/{projectIdOrKey}";
     assert_eq!(call(&sim, sim.req(Method::GET, "/rest/api/3/project/PROJ"), "get", project).await.0, 200);
     assert_eq!(call(&sim, sim.req(Method::GET, "/rest/api/3/project/NOPE"), "get", project).await.0, 404);
@@ -251,6 +264,9 @@ async fn data_center_responses_match_the_same_schemas() {
         call(&sim, sim.http.get(sim.url(&format!("{path}/transitions"))).bearer_auth(t), "get", TRANSITIONS).await.0,
         200
     );
+    let users = sim.http.get(sim.url("/rest/api/2/user/search?username=jane")).bearer_auth(t);
+    let (status, found) = call(&sim, users, "get", "/rest/api/3/user/search").await;
+    assert_eq!((status, found[0]["name"].as_str()), (200, Some("jane.doe")));
     let search = sim.http.get(sim.url("/rest/api/2/search?jql=project%3DPROJ")).bearer_auth(t);
     assert_eq!(call(&sim, search, "get", "/rest/api/3/search").await.0, 200);
     assert_eq!(

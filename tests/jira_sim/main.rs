@@ -9,4 +9,5 @@ mod faults;
 mod issues;
 mod search;
 mod support;
+mod users;
 mod webhooks;
