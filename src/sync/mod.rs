@@ -11,10 +11,13 @@
 //!   stale versions; nothing changed → no write), with concurrent edits
 //!   resolved and recorded ([`conflicts`]). Changes are written with
 //!   `sync_source = 'jira'`, which the triggers refuse to push back.
+//! - Import ([`import`]): an issue made in Jira in a project that imports
+//!   them becomes a new item, linked, in one transaction.
 //! - Bulk ([`bulk`]): a bulk sync's pushes, enqueued in batches.
 
 pub mod bulk;
 pub mod conflicts;
+pub mod import;
 pub mod inbound;
 pub mod mapping;
 pub mod maps;

@@ -26,5 +26,6 @@ mod schema;
 mod sync_api;
 mod sync_chaos;
 pub mod sync_e2e;
+mod sync_import;
 mod webhooks;
 mod work_items_api;
