@@ -126,7 +126,7 @@ fn worker(config: &Config, database: &Database, engine: crate::sync::Engine) -> 
     let registry = crate::scheduler::register_jobs(registry, &engine, crate::scheduler::Retention::from_config(config));
     let registry = crate::sync::outbound::register(registry, engine.clone());
     let registry = crate::sync::import::register(registry, engine.clone());
-    let registry = crate::sync::bulk::register(registry);
+    let registry = crate::sync::bulk::register(registry, engine.clone());
     let registry = crate::sync::reconcile::register(registry, engine);
     let worker_config = WorkerConfig {
         concurrency: config.workers.max(1),

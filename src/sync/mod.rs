@@ -13,7 +13,8 @@
 //!   `sync_source = 'jira'`, which the triggers refuse to push back.
 //! - Import ([`import`]): an issue made in Jira in a project that imports
 //!   them becomes a new item, linked, in one transaction.
-//! - Bulk ([`bulk`]): a bulk sync's pushes, enqueued in batches.
+//! - Bulk ([`bulk`]): a bulk sync: pulls its items' issues page by page,
+//!   and/or enqueues their pushes in batches.
 
 pub mod bulk;
 pub mod conflicts;

@@ -39,7 +39,7 @@ impl Synced {
         let registry = arksync::webhooks::process::register(Registry::new(), Some(worker_engine.clone()));
         let registry = arksync::sync::outbound::register(registry, worker_engine.clone());
         let registry = arksync::sync::import::register(registry, worker_engine.clone());
-        let registry = arksync::sync::bulk::register(registry);
+        let registry = arksync::sync::bulk::register(registry, worker_engine.clone());
         let registry = arksync::sync::reconcile::register(registry, worker_engine);
         let config = WorkerConfig {
             poll_interval: Duration::from_millis(100),
