@@ -125,8 +125,9 @@ fn worker(config: &Config, database: &Database, engine: crate::sync::Engine) -> 
     let registry = crate::webhooks::process::register(Registry::new(), Some(engine.clone()));
     let registry = crate::scheduler::register_jobs(registry, &engine, crate::scheduler::Retention::from_config(config));
     let registry = crate::sync::outbound::register(registry, engine.clone());
+    let registry = crate::sync::import::register(registry, engine.clone());
+    let registry = crate::sync::bulk::register(registry, engine.clone());
     let registry = crate::sync::reconcile::register(registry, engine);
-    let registry = crate::sync::bulk::register(registry);
     let worker_config = WorkerConfig {
         concurrency: config.workers.max(1),
         completed_retention: std::time::Duration::from_secs(config.completed_job_retention_secs),

@@ -1,6 +1,7 @@
-//! SQL of bulk syncs (table `bulk_sync_operations`, V8).
+//! SQL of bulk syncs (table `bulk_sync_operations`, V8 and V11).
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
@@ -17,9 +18,16 @@ pub struct Operation {
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// How many of `entity_ids` have been pulled from Jira (a prefix).
+    pub pulled: i32,
+    /// How many of the pulled items could not be pulled.
+    pub pull_failed: i32,
+    /// `[{"id", "reason"}]`: the ids asked for that were not synced.
+    pub skipped: Value,
 }
 
-const COLUMNS: &str = "id, sync_direction, entity_ids, total, enqueued, status, created_at, finished_at";
+const COLUMNS: &str =
+    "id, sync_direction, entity_ids, total, enqueued, status, created_at, finished_at, pulled, pull_failed, skipped";
 
 fn operation(r: &Row) -> Operation {
     Operation {
@@ -31,6 +39,9 @@ fn operation(r: &Row) -> Operation {
         status: r.get(5),
         created_at: r.get(6),
         finished_at: r.get(7),
+        pulled: r.get(8),
+        pull_failed: r.get(9),
+        skipped: r.get(10),
     }
 }
 
@@ -44,16 +55,20 @@ pub async fn existing(
     Ok(client.query(&sql, &[&ids]).await?.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// Records an operation over `entity_ids`; `skipped` lists the ids asked
+/// for and left out, with the reason (`[{"id", "reason"}]`).
 pub async fn insert(
     client: &impl GenericClient,
     direction: &str,
     entity_ids: &[String],
+    skipped: &Value,
 ) -> Result<Uuid, tokio_postgres::Error> {
     let total = entity_ids.len() as i32;
     let row = client
         .query_one(
-            "INSERT INTO bulk_sync_operations (sync_direction, entity_ids, total) VALUES ($1, $2, $3) RETURNING id",
-            &[&direction, &entity_ids, &total],
+            "INSERT INTO bulk_sync_operations (sync_direction, entity_ids, total, skipped) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+            &[&direction, &entity_ids, &total, &skipped],
         )
         .await?;
     Ok(row.get(0))
@@ -92,4 +107,41 @@ pub async fn advance(
 pub async fn progress(client: &impl GenericClient, id: Uuid) -> Result<(i64, i64), tokio_postgres::Error> {
     let r = client.query_one(include_str!("sql/bulk_progress.sql"), &[&id]).await?;
     Ok((r.get(0), r.get(1)))
+}
+
+/// Which of `ids` are linked to a Jira issue: `(item id, issue id, issue key)`
+/// of their live mappings.
+pub async fn live_links(
+    client: &impl GenericClient,
+    ids: &[&str],
+) -> Result<Vec<(String, String, String)>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT arkhitekton_id, jira_issue_id, jira_issue_key FROM jira_integration_mappings \
+             WHERE arkhitekton_id = ANY($1) AND sync_status <> 'unlinked'",
+            &[&ids],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
+/// Records a pulled page: the first `pulled` items are done, `failed` more
+/// of them could not be pulled (`skipped` says why), and the new `status`
+/// (`completed` ends the operation).
+pub async fn record_pull(
+    client: &impl GenericClient,
+    id: Uuid,
+    pulled: i32,
+    failed: i32,
+    skipped: &Value,
+    status: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "UPDATE bulk_sync_operations SET pulled = $2, pull_failed = pull_failed + $3, skipped = skipped || $4, \
+                 status = $5, finished_at = CASE WHEN $5 = 'completed' THEN now() END WHERE id = $1",
+            &[&id, &pulled, &failed, &skipped, &status],
+        )
+        .await
+        .map(drop)
 }

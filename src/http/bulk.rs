@@ -1,7 +1,8 @@
 //! `POST /api/jira/sync/bulk` and `GET /api/jira/sync/bulk/:operationId`:
-//! push many items at once, as an operation whose progress can be polled.
-//! The request only records the operation and its `bulk_sync` job
-//! ([`crate::sync::bulk`]), which enqueues the pushes in batches.
+//! push many items to Jira, pull their issues from it, or both, as an
+//! operation whose progress can be polled. The request only records the
+//! operation and its `bulk_sync` job ([`crate::sync::bulk`]), which pulls
+//! page by page and enqueues the pushes in batches.
 
 use std::collections::HashSet;
 
@@ -59,12 +60,6 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> HttpResult {
     if !DIRECTIONS.contains(&direction) {
         return Err(invalid("syncDirection", format!("`syncDirection` must be one of: {}", DIRECTIONS.join(", "))));
     }
-    if direction == "from_jira" {
-        return Err(invalid(
-            "syncDirection",
-            "`from_jira` bulk syncs are not supported yet; use `to_jira` (Jira's changes arrive by webhook)",
-        ));
-    }
     let wanted = parse_ids(map)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
@@ -79,27 +74,39 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> HttpResult {
             known.insert(id);
         }
     }
-    let unknown: Vec<&str> = wanted.iter().map(|(_, id)| *id).filter(|id| !known.contains(*id)).collect();
-    let not_syncing: Vec<&str> =
-        wanted.iter().map(|(_, id)| *id).filter(|id| known.contains(*id) && !syncing.contains(*id)).collect();
-    let to_push: Vec<String> =
-        wanted.iter().map(|(_, id)| (*id).to_owned()).filter(|id| syncing.contains(id)).collect();
-    let operation = sql::insert(&*tx, direction, &to_push).await?;
+    let pulls = direction == "from_jira";
+    // A pull needs a linked issue; a push needs an item that syncs.
+    let eligible: HashSet<String> = if pulls {
+        let known_ids: Vec<&str> = known.iter().map(String::as_str).collect();
+        sql::live_links(&*tx, &known_ids).await?.into_iter().map(|(id, _, _)| id).collect()
+    } else {
+        syncing
+    };
+    let ids = || wanted.iter().map(|(_, id)| *id);
+    let unknown: Vec<&str> = ids().filter(|id| !known.contains(*id)).collect();
+    let ineligible: Vec<&str> = ids().filter(|id| known.contains(*id) && !eligible.contains(*id)).collect();
+    let chosen: Vec<String> = ids().filter(|id| eligible.contains(*id)).map(str::to_owned).collect();
+    let why_not = if pulls { "not linked to a Jira issue" } else { "does not sync to Jira (`syncToJira` is false)" };
+    let skipped: Vec<Value> = unknown
+        .iter()
+        .map(|id| json!({"id": id, "reason": "no such item"}))
+        .chain(ineligible.iter().map(|id| json!({"id": id, "reason": why_not})))
+        .collect();
+    let operation = sql::insert(&*tx, direction, &chosen, &Value::Array(skipped)).await?;
     let mut job = NewJob::new(BULK_JOB, json!({ "operationId": operation }));
     job.unique_key = Some(format!("bulk:{operation}"));
     let job_id = jobs::insert(&*tx, &job).await?;
     jobs::notify(&*tx).await?;
     tx.commit().await?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({
-            "operationId": operation,
-            "jobId": job_id,
-            "total": to_push.len(),
-            "unknownIds": unknown,
-            "notSyncingIds": not_syncing,
-        }),
-    ))
+    let ineligible_name = if pulls { "notLinkedIds" } else { "notSyncingIds" };
+    let mut answer = json!({
+        "operationId": operation,
+        "jobId": job_id,
+        "total": chosen.len(),
+        "unknownIds": unknown,
+    });
+    answer[ineligible_name] = json!(ineligible);
+    Ok(json_response(StatusCode::ACCEPTED, &answer))
 }
 
 pub async fn get(state: &AppState, id: &str) -> HttpResult {
@@ -107,9 +114,17 @@ pub async fn get(state: &AppState, id: &str) -> HttpResult {
     let uuid: Uuid = id.parse().map_err(|_| not_found())?;
     let client = state.pool.get().await?;
     let op = sql::get(&**client, uuid).await?.ok_or_else(not_found)?;
-    let (synced, failed) = sql::progress(&**client, uuid).await?;
+    let (synced, failed, status) = if op.direction == "from_jira" {
+        let failed = i64::from(op.pull_failed);
+        (i64::from(op.pulled) - failed, failed, op.status.clone())
+    } else {
+        let (synced, failed) = sql::progress(&**client, uuid).await?;
+        let pending = i64::from(op.total) - synced - failed;
+        let done = op.status == "enqueued" && pending <= 0;
+        (synced, failed, if done { "completed".to_owned() } else { op.status.clone() })
+    };
     let pending = (i64::from(op.total) - synced - failed).max(0);
-    let status = if op.status == "enqueued" && pending == 0 { "completed" } else { op.status.as_str() };
+    let pushes = op.direction != "from_jira";
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -117,12 +132,15 @@ pub async fn get(state: &AppState, id: &str) -> HttpResult {
             "syncDirection": op.direction,
             "status": status,
             "total": op.total,
+            "pulled": op.pulled,
             "enqueued": op.enqueued,
             "synced": synced,
             "failed": failed,
             "pending": pending,
+            "skipped": op.skipped,
             "createdAt": timestamp(op.created_at),
-            "enqueuedAt": op.finished_at.map(timestamp),
+            "enqueuedAt": op.finished_at.filter(|_| pushes).map(timestamp),
+            "finishedAt": op.finished_at.map(timestamp),
         }),
     ))
 }

@@ -9,6 +9,7 @@ mod error;
 mod health;
 mod mappings;
 mod oauth;
+mod projects;
 mod request;
 mod router;
 mod sync;

@@ -14,7 +14,9 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use tracing::Instrument;
 
-use super::{ApiError, AppState, bulk, conflicts, connections, health, mappings, oauth, sync, webhooks, work_items};
+use super::{
+    ApiError, AppState, bulk, conflicts, connections, health, mappings, oauth, projects, sync, webhooks, work_items,
+};
 use crate::domain::EntityKind;
 
 /// The resource a path names, with its route template.
@@ -39,6 +41,7 @@ enum Route<'p> {
     WebhookStatus(&'p str),
     Connections,
     Connection(&'p str),
+    ProjectSettings(&'p str),
     OAuthAuthorize,
     OAuthCallback,
     NotFound,
@@ -67,6 +70,7 @@ impl Route<'_> {
             Self::WebhookStatus(_) => "/api/jira/webhooks/:eventId/status".into(),
             Self::Connections => "/api/jira/connections".into(),
             Self::Connection(_) => "/api/jira/connections/:id".into(),
+            Self::ProjectSettings(_) => "/api/jira/projects/:key/settings".into(),
             Self::OAuthAuthorize => "/api/jira/oauth/authorize".into(),
             Self::OAuthCallback => "/api/jira/oauth/callback".into(),
             Self::NotFound => "unmatched".into(),
@@ -84,6 +88,7 @@ fn route(path: &str) -> Route<'_> {
         ["api", "jira", "webhooks", id, "status"] => Route::WebhookStatus(id),
         ["api", "jira", "connections"] => Route::Connections,
         ["api", "jira", "connections", id] => Route::Connection(id),
+        ["api", "jira", "projects", key, "settings"] => Route::ProjectSettings(key),
         ["api", "jira", "oauth", "authorize"] => Route::OAuthAuthorize,
         ["api", "jira", "oauth", "callback"] => Route::OAuthCallback,
         ["api", "jira", "mappings"] => Route::Mappings,
@@ -182,6 +187,9 @@ async fn dispatch(
         (Route::Connection(id), Method::PATCH) => connections::patch(state, id, req).await,
         (Route::Connection(id), Method::DELETE) => connections::delete(state, id).await,
         (Route::Connection(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
+        (Route::ProjectSettings(key), Method::GET) => projects::get(state, key).await,
+        (Route::ProjectSettings(key), Method::PUT) => projects::put(state, key, req).await,
+        (Route::ProjectSettings(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET, PUT" }),
         (Route::OAuthAuthorize, Method::GET) => oauth::authorize(state, &req).await,
         (Route::OAuthCallback, Method::GET) => oauth::callback(state, &req).await,
         (Route::OAuthAuthorize | Route::OAuthCallback, _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),

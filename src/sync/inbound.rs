@@ -68,15 +68,21 @@ pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, 
         scalar(&incoming.issue["id"]).ok_or_else(|| JobError::Discard(anyhow::anyhow!("an issue without an id")))?;
     let fields = incoming.issue["fields"].as_object().cloned().unwrap_or_default();
     let client = engine.pool.get().await.map_err(retry)?;
-    let mapping = match sql::mapping_by_issue_id(&**client, &issue_id).await.map_err(retry)? {
+    let found = sql::mapping_by_issue_id(&**client, &issue_id).await.map_err(retry)?;
+    drop(client); // linking and importing take their own connections
+    let mapping = match found {
         Some(m) => m,
         None if incoming.event == EventKind::IssueDeleted => return ignored("the issue is not linked"),
         None => match link_by_arkhitekton_id(engine, &side, incoming.issue, &fields).await? {
             Some(m) => m,
-            None => return ignored("the issue is not linked and carries no known ARKHITEKTON ID"),
+            // Made in Jira: imported when its project asks for it (src/sync/import.rs).
+            None => match super::import::import(engine, &side, incoming, &issue_id, &fields).await? {
+                super::import::Imported::Created(applied) => return Ok(applied),
+                super::import::Imported::Lost(m) => m,
+                super::import::Imported::Declined(why) => return ignored(why),
+            },
         },
     };
-    drop(client);
     if incoming.event == EventKind::IssueDeleted {
         unlink(engine, &mapping, incoming.source).await?;
         crate::metrics::sync_done("from_jira", "delete", "success", started.elapsed(), None);

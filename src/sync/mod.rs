@@ -13,10 +13,14 @@
 //!   `sync_source = 'jira'`, which the triggers refuse to push back.
 //! - People ([`people`]): assignees and owners are e-mails here and Jira
 //!   users there, looked up (cached) on the way out and mapped back in.
-//! - Bulk ([`bulk`]): a bulk sync's pushes, enqueued in batches.
+//! - Import ([`import`]): an issue made in Jira in a project that imports
+//!   them becomes a new item, linked, in one transaction.
+//! - Bulk ([`bulk`]): a bulk sync: pulls its items' issues page by page,
+//!   and/or enqueues their pushes in batches.
 
 pub mod bulk;
 pub mod conflicts;
+pub mod import;
 pub mod inbound;
 pub mod mapping;
 pub mod maps;

@@ -1,6 +1,7 @@
 //! The `reconcile` job: heals what webhooks and pushes missed.
 //!
-//! - Inbound: issues of the synced projects updated since the last pass's
+//! - Inbound: issues of the synced projects (and of those importing issues
+//!   made in Jira) updated since the last pass's
 //!   high-water mark (JQL, paged, a minute of overlap since JQL compares at
 //!   minute precision) go through the same inbound path as webhooks, whose
 //!   stale-version and no-change checks make a repeated issue a no-op.
@@ -65,7 +66,11 @@ async fn pull(engine: &Engine) -> Result<Report, JobError> {
     let side = engine.side().await.map_err(|e| e.to_job_error())?;
     let cursor = format!("reconcile:{}:from_jira", side.client.connection_id);
     let client = engine.pool.get().await.map_err(retry)?;
-    let projects = sql::synced_projects(&**client).await.map_err(retry)?;
+    let mut projects = sql::synced_projects(&**client).await.map_err(retry)?;
+    // Projects that import issues made in Jira, linked or not yet.
+    projects.extend(crate::db::projects::importing(&**client).await.map_err(retry)?);
+    projects.sort_unstable();
+    projects.dedup();
     if projects.is_empty() {
         return Ok(Report::default());
     }

@@ -197,7 +197,7 @@ async fn a_bulk_sync_of_300_items_reaches_jira_once_each_and_reports_progress() 
         s.app.post("/api/jira/sync/bulk", json!({"entityIds": ["nope"], "syncDirection": "to_jira"})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("entityIds[0]")));
     let (status, body) =
-        s.app.post("/api/jira/sync/bulk", json!({"entityIds": [ids[0]], "syncDirection": "from_jira"})).await;
+        s.app.post("/api/jira/sync/bulk", json!({"entityIds": [ids[0]], "syncDirection": "to_nowhere"})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("syncDirection")));
     s.stop().await;
 }

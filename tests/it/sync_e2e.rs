@@ -38,8 +38,9 @@ impl Synced {
         let worker_engine = engine.clone();
         let registry = arksync::webhooks::process::register(Registry::new(), Some(worker_engine.clone()));
         let registry = arksync::sync::outbound::register(registry, worker_engine.clone());
+        let registry = arksync::sync::import::register(registry, worker_engine.clone());
+        let registry = arksync::sync::bulk::register(registry, worker_engine.clone());
         let registry = arksync::sync::reconcile::register(registry, worker_engine);
-        let registry = arksync::sync::bulk::register(registry);
         let config = WorkerConfig {
             poll_interval: Duration::from_millis(100),
             retry_base: Duration::from_millis(50),
