@@ -64,6 +64,15 @@ pub async fn mapping_by_entity(
     Ok(client.query_opt(&sql, &[&ark_id]).await?.as_ref().map(mapping))
 }
 
+/// The live link, locked until the transaction ends: the inbound sync
+/// applies one version of an issue at a time.
+pub async fn lock_mapping(client: &impl GenericClient, id: Uuid) -> Result<Option<Mapping>, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE id = $1 AND sync_status <> 'unlinked' FOR UPDATE"
+    );
+    Ok(client.query_opt(&sql, &[&id]).await?.as_ref().map(mapping))
+}
+
 /// Links an item to an issue, or returns the link it already has (a
 /// concurrent create of the same link is answered, not duplicated).
 #[allow(clippy::too_many_arguments)]

@@ -178,6 +178,16 @@ async fn update_item(
     let mut client = engine.pool.get().await.map_err(retry)?;
     let maps = project_maps(&**client, &m.jira_project_key).await?;
     let tx = client.transaction().await.map_err(retry)?;
+    // One version of an issue at a time: two deliveries applied at once
+    // would each pass the stale check, and the older could land last.
+    let Some(m) = &sql::lock_mapping(&*tx, m.id).await.map_err(retry)? else {
+        return ignored("the issue was unlinked meanwhile");
+    };
+    if let (Some(seen), Some(this)) = (m.jira_updated_at, jira_updated)
+        && this <= seen
+    {
+        return ignored("stale: an equal or newer version of the issue was already applied");
+    }
     let Some(item) = work_items::get(&*tx, m.kind, &m.arkhitekton_id, None).await.map_err(retry)? else {
         return ignored("the item no longer exists in ARKHITEKTON");
     };

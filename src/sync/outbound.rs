@@ -59,9 +59,10 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     match outcome {
         Ok(pushed) => {
             tracing::Span::current().record("jira.key", pushed.issue_key.as_str());
+            // The link before the item, as the inbound sync locks them.
             let tx = client.transaction().await.map_err(db_retry)?;
-            sql::mark_synced(&*tx, kind, &id, version).await.map_err(db_retry)?;
             sql::merge_synced_fields(&*tx, pushed.mapping_id, &pushed.agreed).await.map_err(db_retry)?;
+            sql::mark_synced(&*tx, kind, &id, version).await.map_err(db_retry)?;
             let mut log = pushed.log(&id, elapsed, ctx.job.attempt);
             if let Some((code, problem)) = pushed.problem() {
                 sql::mark_error(&*tx, kind, &id, &problem).await.map_err(db_retry)?;
@@ -218,10 +219,13 @@ async fn push_item(
     let epic_key = epic_key(&**client, kind, item).await?;
     // Only what changed since both sides last agreed is sent, so a person's
     // concurrent edit of another field in Jira is not overwritten.
-    let changed: Vec<String> = match &mapping {
+    let mut changed: Vec<String> = match &mapping {
         Some(m) => unsynced(kind, item, &m.synced, side.flavor),
         None => synced_fields(kind).iter().map(|&f| f.to_owned()).collect(),
     };
+    if epic_key.is_none() {
+        changed.retain(|f| f != "epicId"); // no epic issue to point at (yet), and clearing is not synced
+    }
     let send = |field: &str| changed.iter().any(|c| c == field);
     let create_in = mapping.is_none().then_some(project.as_str());
     let mut input = issue_input(kind, item, &maps, epic_key.clone(), create_in, &send);
@@ -281,9 +285,6 @@ async fn push_item(
     }
     if assignee_problem.is_some() {
         agreed.remove(person_field(kind)); // Jira's assignee was left as it is
-    }
-    if epic_key.is_none() && item["epicId"].is_string() {
-        agreed.remove("epicId"); // the epic has no issue yet: its link is still to make
     }
     Ok(Pushed {
         operation,

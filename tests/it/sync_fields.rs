@@ -236,3 +236,51 @@ async fn a_create_left_in_doubt_looks_for_its_issue_before_creating() {
     assert_eq!(got["syncStatus"], "synced", "{got}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn two_versions_of_an_issue_applied_at_once_leave_the_newer() {
+    use arksync::jira::webhook::EventKind;
+    use arksync::sync::inbound::{Incoming, apply};
+
+    let s = Synced::start(|_| {}).await;
+    let (id, key) = synced_story(&s, json!({"title": "Race", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let c = s.app.db.connect().await;
+    let issue_id: String =
+        c.query_one("SELECT jira_issue_id FROM user_stories WHERE id = $1", &[&id]).await.unwrap().get(0);
+    let version = |n: u32, title: &str| {
+        json!({"id": issue_id, "key": key,
+               "fields": {"summary": title, "updated": format!("2099-01-01T00:00:0{n}.000+0000")}})
+    };
+    for round in 0..5 {
+        let (older, newer) = (version(2 * round, "older"), version(2 * round + 1, "newer"));
+        // Both deliveries arrive while the link is busy, then race.
+        let mut blocker = s.app.db.connect().await;
+        let lock = blocker.transaction().await.unwrap();
+        lock.execute("SELECT 1 FROM jira_integration_mappings WHERE jira_issue_id = $1 FOR UPDATE", &[&issue_id])
+            .await
+            .unwrap();
+        let run = |issue: Value| {
+            let engine = s.engine.clone();
+            tokio::spawn(async move {
+                let incoming = Incoming {
+                    event: EventKind::IssueUpdated,
+                    issue: &issue,
+                    actor_account_id: None,
+                    changelog: None,
+                    source: "webhook",
+                };
+                apply(&engine, &incoming).await.unwrap()
+            })
+        };
+        let (a, b) = if round % 2 == 0 { (run(older), run(newer)) } else { (run(newer), run(older)) };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        lock.commit().await.unwrap();
+        a.await.unwrap();
+        b.await.unwrap();
+        let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+        assert_eq!(got["title"], "newer", "round {round}: {got}");
+        c.batch_execute(&format!("UPDATE user_stories SET title = 'Race' WHERE id = '{id}'")).await.unwrap();
+        s.settle().await;
+    }
+    s.stop().await;
+}
