@@ -54,6 +54,8 @@ pub struct JiraClient {
     timeout: Duration,
     pub(crate) fields: FieldCache,
     pub(crate) users: UserCache,
+    /// The workflow as learnt from transition lists.
+    pub(crate) workflow: super::workflow::WorkflowCache,
 }
 
 impl std::fmt::Debug for JiraClient {
@@ -94,6 +96,7 @@ impl JiraClient {
             timeout: Duration::from_secs(conn.settings.timeout_secs.max(1)),
             fields: FieldCache::default(),
             users: UserCache::default(),
+            workflow: Default::default(),
         })
     }
 

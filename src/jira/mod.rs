@@ -9,8 +9,9 @@
 //! - [`oauth`]: consent and token refresh under a row lock; [`registry`]:
 //!   one client per connection per process.
 //! - [`ops`] (issues, transitions, search, links), [`fields`] (discovery,
-//!   cached), [`users`] (people by e-mail, cached), [`hooks`] (dynamic
-//!   webhooks); [`requests`] builds every body.
+//!   cached), [`users`] (people by e-mail, cached), [`workflow`] (status
+//!   changes of several transitions), [`hooks`] (dynamic webhooks);
+//!   [`requests`] builds every body.
 //! - [`adf`], [`wiki`]: Markdown ↔ ADF and wiki markup; [`webhook`]: deliveries.
 
 pub mod adf;
@@ -30,6 +31,7 @@ pub mod store;
 pub mod users;
 pub mod webhook;
 pub mod wiki;
+pub mod workflow;
 
 pub use client::JiraClient;
 pub use error::Error;

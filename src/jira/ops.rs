@@ -1,6 +1,7 @@
 //! Issue operations: create (idempotent through the ARKHITEKTON ID), get,
 //! edit, delete, transitions, search, issue links and field discovery.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use reqwest::Method;
@@ -12,6 +13,7 @@ use super::client::{JiraClient, Repeat};
 use super::connection::Flavor;
 use super::fields::{FieldMap, names};
 use super::requests::{self, IssueInput, jql_quote};
+use super::workflow::MAX_HOPS;
 
 /// What `POST /issue` answers (the part we keep).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -47,6 +49,23 @@ pub struct Transition {
 pub struct TransitionTarget {
     pub id: String,
     pub name: String,
+    /// `new`, `indeterminate` or `done` (`statusCategory.key`), when given.
+    #[serde(default, rename = "statusCategory", deserialize_with = "category_key")]
+    pub status_category: Option<String>,
+}
+
+fn category_key<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.and_then(|c| c["key"].as_str().map(str::to_owned)))
+}
+
+/// Where [`JiraClient::move_to_status`] got: whether the issue moved, the
+/// status it is in when known, and how the walk ended.
+#[derive(Debug)]
+pub struct StatusWalk {
+    pub moved: bool,
+    pub at: Option<String>,
+    pub outcome: Result<(), Error>,
 }
 
 const SEARCH_PAGE: u32 = 50;
@@ -202,6 +221,68 @@ impl JiraClient {
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// Moves the issue to the status named `target`, through several
+    /// transitions when no single one leads there (see [`super::workflow`]);
+    /// `target_category` (`new`, `indeterminate`, `done`) steers the walk.
+    /// A walk that cannot go on ends in `TransitionUnavailable`, with the
+    /// status the issue was left in.
+    pub async fn move_to_status(&self, key: &str, target: &str, target_category: Option<&str>) -> StatusWalk {
+        let mut walk = StatusWalk { moved: false, at: None, outcome: Ok(()) };
+        let mut visited = HashSet::new();
+        for hop in 0..=MAX_HOPS {
+            let available = match self.transitions(key).await {
+                Ok(available) => available,
+                Err(e) => return StatusWalk { outcome: Err(e), ..walk },
+            };
+            let direct = available.iter().any(|t| t.to.name.eq_ignore_ascii_case(target));
+            if walk.at.is_none() && !direct {
+                match self.get_issue(key, &["status"]).await {
+                    Ok(issue) => walk.at = issue["fields"]["status"]["name"].as_str().map(str::to_owned),
+                    Err(e) => return StatusWalk { outcome: Err(e), ..walk },
+                }
+                if walk.at.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(target)) {
+                    return walk; // already there
+                }
+            }
+            if let Some(current) = &walk.at {
+                self.workflow.learn(current, &available);
+                visited.insert(current.to_lowercase());
+            }
+            let current = walk.at.clone().unwrap_or_default();
+            let step = (hop < MAX_HOPS)
+                .then(|| self.workflow.next_step(&current, &available, target, target_category, &visited))
+                .flatten();
+            let Some(t) = step else {
+                let reachable = available.iter().map(|t| t.to.name.clone()).collect();
+                let (issue, target) = (key.to_string(), target.to_string());
+                return StatusWalk {
+                    outcome: Err(Error::TransitionUnavailable { issue, target, reachable, detail: None }),
+                    ..walk
+                };
+            };
+            let body = requests::transition_body(&t.id);
+            match self.call(Method::POST, &format!("issue/{key}/transitions"), &[], Some(&body), Repeat::Safe).await {
+                Ok(_) => {}
+                Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
+                    let reachable = available.iter().map(|t| t.to.name.clone()).collect();
+                    let (issue, target) = (key.to_string(), target.to_string());
+                    let detail = Some(message);
+                    return StatusWalk {
+                        outcome: Err(Error::TransitionUnavailable { issue, target, reachable, detail }),
+                        ..walk
+                    };
+                }
+                Err(e) => return StatusWalk { outcome: Err(e), ..walk },
+            }
+            walk.moved = true;
+            walk.at = Some(t.to.name.clone());
+            if t.to.name.eq_ignore_ascii_case(target) {
+                return walk;
+            }
+        }
+        unreachable!("the last hop always returns")
     }
 
     /// One page of a JQL search (`/search/jql` with `nextPageToken` on

@@ -275,14 +275,19 @@ async fn push_item(
         }
     };
     let new_issue = mapping.is_none().then(|| (project.as_str(), maps.issue_type(kind)));
-    let status_problem = match send("status") {
+    let status = match send("status") {
         true => move_status(engine, &side, &maps, item, &key, new_issue).await.map_err(|e| fail(e, operation))?,
-        false => None,
+        false => StatusMove::default(),
     };
     let mut agreed: Map<String, Value> = synced_values(kind, item).into_iter().filter(|(f, _)| send(f)).collect();
-    if status_problem.is_some() {
-        agreed.remove("status");
+    if status.problem.is_some() {
+        // Jira's status is now where the walk stopped (or where it was).
+        match status.left_at {
+            Some(left_at) => agreed.insert("status".into(), json!(left_at)),
+            None => agreed.remove("status"),
+        };
     }
+    let status_problem = status.problem;
     if assignee_problem.is_some() {
         agreed.remove(person_field(kind)); // Jira's assignee was left as it is
     }
@@ -352,10 +357,30 @@ async fn link_defect_to_story(engine: &Engine, side: &Side, kind: EntityKind, it
     }
 }
 
-/// Moves the issue to the item's status. A status no transition reaches is
-/// reported (as the item's sync error), not retried: the workflow decides.
-/// A new issue (`new_issue`: its project and type) already in its
-/// workflow's initial status needs no transition.
+/// How moving the issue's status ended.
+#[derive(Debug, Default)]
+struct StatusMove {
+    /// The issue could not reach the item's status (reported as the item's
+    /// sync error, not retried: the workflow decides).
+    problem: Option<String>,
+    /// Where a walk that moved the issue and then got stuck left it, as
+    /// ARKHITEKTON names that status.
+    left_at: Option<String>,
+}
+
+/// Jira's status category of an ARKHITEKTON status, to steer a walk.
+fn category_of(status: &str) -> Option<&'static str> {
+    match status {
+        "backlog" => Some("new"),
+        "in-progress" | "in-review" => Some("indeterminate"),
+        "done" | "cancelled" => Some("done"),
+        _ => None,
+    }
+}
+
+/// Moves the issue to the item's status, through several transitions when
+/// the workflow has no direct one. A new issue (`new_issue`: its project
+/// and type) already in its workflow's initial status needs no transition.
 async fn move_status(
     engine: &Engine,
     side: &Side,
@@ -363,16 +388,21 @@ async fn move_status(
     item: &Value,
     key: &str,
     new_issue: Option<(&str, &str)>,
-) -> Result<Option<String>, JiraError> {
-    let Some(target) = item["status"].as_str().and_then(|s| maps.jira_status(s)) else { return Ok(None) };
+) -> Result<StatusMove, JiraError> {
+    let ours = item["status"].as_str().unwrap_or_default();
+    let Some(target) = maps.jira_status(ours) else { return Ok(StatusMove::default()) };
     if let Some((project, issue_type)) = new_issue
         && engine.initial_status(side, project, issue_type, key).await?.eq_ignore_ascii_case(target)
     {
-        return Ok(None);
+        return Ok(StatusMove::default());
     }
-    match side.client.transition_to(key, target).await {
-        Ok(_) => Ok(None),
-        Err(e @ JiraError::TransitionUnavailable { .. }) => Ok(Some(e.to_string())),
+    let walk = side.client.move_to_status(key, target, category_of(ours)).await;
+    match walk.outcome {
+        Ok(()) => Ok(StatusMove::default()),
+        Err(e @ JiraError::TransitionUnavailable { .. }) => Ok(StatusMove {
+            problem: Some(e.to_string()),
+            left_at: walk.at.filter(|_| walk.moved).and_then(|s| maps.ark_status(&s, None).map(str::to_owned)),
+        }),
         Err(e) => Err(e),
     }
 }

@@ -284,3 +284,59 @@ async fn two_versions_of_an_issue_applied_at_once_leave_the_newer() {
     }
     s.stop().await;
 }
+
+/// `POST …/transitions` calls since the `seq`th request.
+async fn transitions_posted(s: &Synced, seq: usize) -> usize {
+    calls_since(s, seq).await.iter().filter(|c| c.starts_with("POST") && c.ends_with("/transitions")).count()
+}
+
+#[tokio::test]
+async fn a_status_no_single_transition_reaches_is_walked_to_never_through_wont_do() {
+    let s = Synced::start(|_| {}).await;
+    let (id, key) = synced_story(&s, json!({"title": "Walk", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    // To Do → Done has no transition of its own in the simulator's
+    // workflow: To Do → In Progress → In Review → Done.
+    let seq = requests(&s.sim).await.len();
+    s.app.patch(&format!("/api/user-stories/{id}"), json!({"status": "done"})).await;
+    s.settle().await;
+    assert_eq!(s.issue(&key).await["fields"]["status"]["name"], "Done");
+    assert_eq!(transitions_posted(&s, seq).await, 3, "three steps, not through Won't Do and Reopen");
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!((got["status"].as_str(), got["syncStatus"].as_str()), (Some("done"), Some("synced")), "{got}");
+
+    // Done → In Progress: reopened first.
+    let seq = requests(&s.sim).await.len();
+    s.app.patch(&format!("/api/user-stories/{id}"), json!({"status": "in-progress"})).await;
+    s.settle().await;
+    assert_eq!(s.issue(&key).await["fields"]["status"]["name"], "In Progress");
+    assert_eq!(transitions_posted(&s, seq).await, 2);
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!((got["status"].as_str(), got["syncStatus"].as_str()), (Some("in-progress"), Some("synced")));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_walk_stopped_by_the_workflow_is_an_error_and_keeps_the_items_status() {
+    let s = Synced::start(|config| {
+        config.screen_requirements = vec![arksync::jira_sim::ScreenRequirement {
+            transition_name: "Done".into(),
+            field_id: "resolution".into(),
+        }];
+    })
+    .await;
+    let (id, key) = synced_story(&s, json!({"title": "Stuck", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    s.app.patch(&format!("/api/user-stories/{id}"), json!({"status": "done"})).await;
+    s.settle().await;
+    assert_eq!(s.issue(&key).await["fields"]["status"]["name"], "In Review", "as far as the workflow lets us");
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!((got["status"].as_str(), got["syncStatus"].as_str()), (Some("done"), Some("error")), "{got}");
+    assert!(got["syncError"].as_str().unwrap().contains("Done"), "{got}");
+    // Reconciliation reads In Review as where our walk stopped, not as a
+    // person's change: the item keeps its status, and nothing conflicts.
+    arksync::sync::reconcile::reconcile(&s.engine).await.unwrap();
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(got["status"], "done", "{got}");
+    assert_eq!(conflicts(&s).await, 0);
+    s.stop().await;
+}
