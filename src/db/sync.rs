@@ -73,6 +73,22 @@ pub async fn lock_mapping(client: &impl GenericClient, id: Uuid) -> Result<Optio
     Ok(client.query_opt(&sql, &[&id]).await?.as_ref().map(mapping))
 }
 
+/// Whether the item and the issue were linked once and then unlinked.
+pub async fn was_unlinked(
+    client: &impl GenericClient,
+    ark_id: &str,
+    issue_key: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM jira_integration_mappings \
+                 WHERE arkhitekton_id = $1 AND jira_issue_key = $2 AND sync_status = 'unlinked')",
+            &[&ark_id, &issue_key],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
 /// Links an item to an issue, or returns the link it already has (a
 /// concurrent create of the same link is answered, not duplicated).
 #[allow(clippy::too_many_arguments)]

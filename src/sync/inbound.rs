@@ -142,6 +142,9 @@ async fn link_by_arkhitekton_id(
     if sql::sync_state(&*tx, kind, ark_id).await.map_err(retry)?.is_none() {
         return Ok(None);
     }
+    if sql::was_unlinked(&*tx, ark_id, key).await.map_err(retry)? {
+        return Ok(None); // a person unlinked the two: only they link them again (POST /api/jira/mappings)
+    }
     sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
     let m = sql::insert_mapping(&*tx, kind, ark_id, key, &issue_id, &issue_type, &project, "bi_directional")
         .await

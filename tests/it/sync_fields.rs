@@ -340,3 +340,32 @@ async fn a_walk_stopped_by_the_workflow_is_an_error_and_keeps_the_items_status()
     assert_eq!(conflicts(&s).await, 0);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_issue_unlinked_by_hand_is_not_linked_again_by_its_next_edit() {
+    let s = Synced::start(|_| {}).await;
+    let (id, key) = synced_story(&s, json!({"title": "Apart", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let (_, mapping) = s.app.get(&format!("/api/jira/mappings/{id}")).await;
+    let mapping_id = mapping["id"].as_str().unwrap();
+    assert_eq!(s.app.delete(&format!("/api/jira/mappings/{mapping_id}")).await, 204);
+    // The issue still carries the item's ARKHITEKTON ID; a person edits it.
+    let status = s
+        .as_person(Method::PUT, &format!("/rest/api/3/issue/{key}"), json!({"fields": {"summary": "Edited in Jira"}}))
+        .await;
+    assert_eq!(status, 204);
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!((got["title"].as_str(), got["syncToJira"].as_bool()), (Some("Apart"), Some(false)), "{got}");
+    assert_eq!(s.app.get(&format!("/api/jira/mappings/{id}")).await.0, 404, "still unlinked");
+    let c = s.app.db.connect().await;
+    let row = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM jobs WHERE attempt > 1 OR state = 'discarded'), \
+                    (SELECT count(*) FROM jira_webhook_events WHERE processing_status = 'failed')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (0, 0), "declined once, not retried");
+    s.stop().await;
+}
