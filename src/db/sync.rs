@@ -228,6 +228,25 @@ pub async fn mark_synced(
     client.execute(&sql, &[&id, &version]).await.map(drop)
 }
 
+/// [`mark_synced`] for the first push, which made the item's issue: the
+/// item also records it ([`set_issue`]), in the same statement.
+pub async fn mark_created(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+    version: DateTime<Utc>,
+    issue_key: &str,
+    issue_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = format!(
+        "UPDATE {} SET jira_issue_key = $3, jira_issue_id = $4, sync_to_jira = true, \
+             last_synced_at = greatest(last_synced_at, $2), sync_error = NULL, \
+             sync_status = CASE WHEN updated_at <= $2 THEN 'synced' ELSE sync_status END WHERE id = $1",
+        kind.table()
+    );
+    client.execute(&sql, &[&id, &version, &issue_key, &issue_id]).await.map(drop)
+}
+
 /// After Jira's version was applied to an item with no unsynced edits of
 /// its own: the item equals its issue again.
 pub async fn mark_synced_inbound(

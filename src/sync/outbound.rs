@@ -59,11 +59,39 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     match outcome {
         Ok(pushed) => {
             tracing::Span::current().record("jira.key", pushed.issue_key.as_str());
-            // The link before the item, as the inbound sync locks them.
+            // The link before the item, as the inbound sync locks them. A
+            // new issue's link is stored here too: until this commits, its
+            // create stays recorded as begun, so a retry looks before it
+            // creates.
             let tx = client.transaction().await.map_err(db_retry)?;
-            sql::merge_synced_fields(&*tx, pushed.mapping_id, &pushed.agreed).await.map_err(db_retry)?;
-            sql::mark_synced(&*tx, kind, &id, version).await.map_err(db_retry)?;
-            let mut log = pushed.log(&id, elapsed, ctx.job.attempt);
+            let mapping = match (&pushed.mapping, &pushed.created) {
+                (Some(m), _) => m.clone(),
+                (None, Some(new)) => {
+                    let m = sql::insert_mapping(
+                        &*tx,
+                        kind,
+                        &id,
+                        &pushed.issue_key,
+                        &new.issue_id,
+                        &new.issue_type,
+                        &new.project,
+                        "bi_directional",
+                    )
+                    .await
+                    .map_err(db_retry)?;
+                    sql::end_create(&*tx, &id).await.map_err(db_retry)?;
+                    m
+                }
+                (None, None) => unreachable!("a push either had a link or made one"),
+            };
+            sql::merge_synced_fields(&*tx, mapping.id, &pushed.agreed).await.map_err(db_retry)?;
+            match pushed.created {
+                Some(_) => sql::mark_created(&*tx, kind, &id, version, &mapping.jira_issue_key, &mapping.jira_issue_id)
+                    .await
+                    .map_err(db_retry)?,
+                None => sql::mark_synced(&*tx, kind, &id, version).await.map_err(db_retry)?,
+            }
+            let mut log = pushed.log(&id, mapping.id, elapsed, ctx.job.attempt);
             if let Some((code, problem)) = pushed.problem() {
                 sql::mark_error(&*tx, kind, &id, &problem).await.map_err(db_retry)?;
                 log.status = "failed";
@@ -136,7 +164,10 @@ async fn read(engine: &Engine, kind: EntityKind, id: &str) -> Result<Option<Read
 /// What a successful push did.
 struct Pushed {
     operation: &'static str,
-    mapping_id: uuid::Uuid,
+    /// The link pushed through; `None` for a new issue, whose link is in
+    /// `created` until it is stored.
+    mapping: Option<Mapping>,
+    created: Option<NewIssue>,
     issue_key: String,
     request: Value,
     response: Value,
@@ -162,9 +193,15 @@ impl Pushed {
         Some((code, found.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("; ")))
     }
 
-    fn log<'a>(&'a self, id: &'a str, elapsed: std::time::Duration, attempt: i32) -> SyncLog<'a> {
+    fn log<'a>(
+        &'a self,
+        id: &'a str,
+        mapping_id: uuid::Uuid,
+        elapsed: std::time::Duration,
+        attempt: i32,
+    ) -> SyncLog<'a> {
         SyncLog {
-            mapping_id: Some(self.mapping_id),
+            mapping_id: Some(mapping_id),
             arkhitekton_id: Some(id),
             jira_issue_key: Some(&self.issue_key),
             direction: "to_jira",
@@ -179,6 +216,13 @@ impl Pushed {
             retry_count: attempt - 1,
         }
     }
+}
+
+/// An issue the push created, to link in its bookkeeping.
+struct NewIssue {
+    issue_id: String,
+    issue_type: String,
+    project: String,
 }
 
 /// Why a push failed, with what is known for the log.
@@ -248,19 +292,20 @@ async fn push_item(
         request: Some(request.clone()),
     };
     let unchanged = mapping.is_some() && changed.is_empty();
-    let (operation, mapping_id, key, response) = match &mapping {
+    let (operation, link, created, key, response) = match &mapping {
         Some(m) if unchanged => (
             "update",
-            m.id,
+            Some(m.clone()),
+            None,
             m.jira_issue_key.clone(),
             json!({"unchanged": "no synced field changed since the last sync"}),
         ),
         Some(m) if changed.iter().all(|f| f == "status") => {
-            ("transition", m.id, m.jira_issue_key.clone(), json!({"status": "transition only"}))
+            ("transition", Some(m.clone()), None, m.jira_issue_key.clone(), json!({"status": "transition only"}))
         }
         Some(m) => {
             side.client.edit_issue(&m.jira_issue_key, &input).await.map_err(|e| fail(e, "update"))?;
-            ("update", m.id, m.jira_issue_key.clone(), json!({"status": 204}))
+            ("update", Some(m.clone()), None, m.jira_issue_key.clone(), json!({"status": 204}))
         }
         None => {
             let created = if in_doubt {
@@ -269,9 +314,14 @@ async fn push_item(
                 side.client.create_new_issue(&input).await
             };
             let created = created.map_err(|e| fail(e, "create"))?;
-            let m = link(engine, kind, id, &created.key, &created.id, maps.issue_type(kind), &project).await?;
             link_defect_to_story(engine, &side, kind, item, &created.key).await;
-            ("create", m, created.key.clone(), json!({"id": created.id, "key": created.key}))
+            let response = json!({"id": created.id, "key": created.key});
+            let new = NewIssue {
+                issue_id: created.id,
+                issue_type: maps.issue_type(kind).to_owned(),
+                project: project.clone(),
+            };
+            ("create", None, Some(new), created.key, response)
         }
     };
     let new_issue = mapping.is_none().then(|| (project.as_str(), maps.issue_type(kind)));
@@ -293,7 +343,8 @@ async fn push_item(
     }
     Ok(Pushed {
         operation,
-        mapping_id,
+        mapping: link,
+        created,
         issue_key: key,
         request,
         response,
@@ -319,27 +370,6 @@ async fn epic_key(
 ) -> Result<Option<String>, JiraError> {
     let Some(epic) = item["epicId"].as_str().filter(|_| kind == EntityKind::UserStory) else { return Ok(None) };
     Ok(sql::mapping_by_entity(client, epic).await.map_err(db_error)?.map(|m| m.jira_issue_key))
-}
-
-/// Records the new link (bookkeeping only: no push follows from it).
-async fn link(
-    engine: &Engine,
-    kind: EntityKind,
-    id: &str,
-    key: &str,
-    issue_id: &str,
-    issue_type: &str,
-    project: &str,
-) -> Result<uuid::Uuid, JiraError> {
-    let mut client = engine.pool.get().await.map_err(db_error)?;
-    let tx = client.transaction().await.map_err(db_error)?;
-    let m = sql::insert_mapping(&*tx, kind, id, key, issue_id, issue_type, project, "bi_directional")
-        .await
-        .map_err(db_error)?;
-    sql::set_issue(&*tx, kind, id, &m.jira_issue_key, &m.jira_issue_id).await.map_err(db_error)?;
-    sql::end_create(&*tx, id).await.map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(m.id)
 }
 
 /// A new defect's issue is linked to its story's, when the story has one.
