@@ -44,6 +44,16 @@ fn mapping(row: &Row) -> Mapping {
     }
 }
 
+pub async fn mapping_by_issue_key(
+    client: &impl GenericClient,
+    issue_key: &str,
+) -> Result<Option<Mapping>, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE jira_issue_key = $1 AND sync_status <> 'unlinked'"
+    );
+    Ok(client.query_opt(&sql, &[&issue_key]).await?.as_ref().map(mapping))
+}
+
 pub async fn mapping_by_issue_id(
     client: &impl GenericClient,
     issue_id: &str,

@@ -21,9 +21,10 @@ use super::{Engine, Side};
 use crate::db::sync::{self as sql, Mapping, NewConflict, SyncLog};
 use crate::db::sync_admin;
 use crate::db::work_items;
+use crate::domain::EntityKind;
 use crate::domain::input::{self, Mode, SyncIntent};
 use crate::jira::connection::Flavor;
-use crate::jira::fields::names;
+use crate::jira::fields::{FieldMap, names};
 use crate::jira::webhook::{Changelog, EventKind, parse_jira_time};
 use crate::queue::JobError;
 
@@ -201,7 +202,12 @@ async fn update_item(
         return ignored("sync is disabled for this item");
     }
     let fields = super::people::with_known_emails(&side.client, fields);
-    let patch = item_patch(m.kind, &fields, &field_map, &maps);
+    let mut patch = item_patch(m.kind, &fields, &field_map, &maps);
+    if m.kind == EntityKind::UserStory
+        && let Some(epic) = epic_of(&*tx, side.flavor, &field_map, &fields).await?
+    {
+        patch.insert("epicId".into(), epic);
+    }
     let changes = differences(&item, &patch, side.flavor);
     sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
     if changes.is_empty() {
@@ -265,6 +271,27 @@ async fn update_item(
         .map_err(retry)?;
     tx.commit().await.map_err(retry)?;
     Ok(Applied::Changed(applied.keys().cloned().collect()))
+}
+
+/// A story's epic as Jira names it (`parent` on Cloud, the Epic Link field
+/// on Data Center), as the ARKHITEKTON epic linked to that issue; `None`
+/// (leave the item's alone) when Jira names none or an issue that is not a
+/// linked epic. Removing the epic is not synced, either way: an epic whose
+/// issue does not exist yet is not on the issue either, and must not be
+/// cleared here for that.
+pub(super) async fn epic_of(
+    client: &impl tokio_postgres::GenericClient,
+    flavor: Flavor,
+    field_map: &FieldMap,
+    fields: &Map<String, Value>,
+) -> Result<Option<Value>, JobError> {
+    let named = match flavor {
+        Flavor::Cloud => fields.get("parent").map(|p| p["key"].clone()),
+        Flavor::Datacenter => field_map.get(names::EPIC_LINK).and_then(|f| fields.get(&f.id)).cloned(),
+    };
+    let Some(Value::String(key)) = named else { return Ok(None) };
+    let epic = sql::mapping_by_issue_key(client, &key).await.map_err(retry)?;
+    Ok(epic.filter(|e| e.kind == EntityKind::Epic).map(|e| json!(e.arkhitekton_id)))
 }
 
 /// Jira's differing values, by who changed the field since both sides last

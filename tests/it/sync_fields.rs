@@ -369,3 +369,69 @@ async fn an_issue_unlinked_by_hand_is_not_linked_again_by_its_next_edit() {
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (0, 0), "declined once, not retried");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_storys_epic_set_in_jira_reaches_arkhitekton() {
+    epic_set_in_jira(arksync::jira_sim::Flavor::Cloud).await;
+}
+
+#[tokio::test]
+async fn a_storys_epic_link_set_in_data_center_reaches_arkhitekton() {
+    epic_set_in_jira(arksync::jira_sim::Flavor::Datacenter).await;
+}
+
+/// `parent` on Cloud, the Epic Link field on Data Center.
+async fn epic_set_in_jira(flavor: arksync::jira_sim::Flavor) {
+    let s = Synced::start(|c| c.flavor = flavor).await;
+    let epic = |title: &str| json!({"title": title, "syncToJira": true, "jiraProjectKey": "PROJ"});
+    let (_, first) = s.app.post("/api/epics", epic("Payments")).await;
+    let (_, second) = s.app.post("/api/epics", epic("Refunds")).await;
+    s.settle().await;
+    let (first, second) = (first["id"].as_str().unwrap().to_owned(), second["id"].as_str().unwrap().to_owned());
+    let second_key = s.app.get(&format!("/api/epics/{second}")).await.1["jiraIssueKey"].as_str().unwrap().to_owned();
+    let (id, key) = synced_story(
+        &s,
+        json!({"title": "Card refunds", "epicId": first, "syncToJira": true, "jiraProjectKey": "PROJ"}),
+    )
+    .await;
+    // A person moves the story to the other epic in Jira.
+    let (path, fields) = match flavor {
+        arksync::jira_sim::Flavor::Cloud => {
+            (format!("/rest/api/3/issue/{key}"), json!({"parent": {"key": second_key}}))
+        }
+        arksync::jira_sim::Flavor::Datacenter => {
+            (format!("/rest/api/2/issue/{key}"), json!({"customfield_10014": second_key}))
+        }
+    };
+    assert_eq!(s.as_person(Method::PUT, &path, json!({ "fields": fields })).await, 204);
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!((got["epicId"].as_str(), got["syncStatus"].as_str()), (Some(second.as_str()), Some("synced")), "{got}");
+    let c = s.app.db.connect().await;
+    let pushes: i64 = c
+        .query_one(
+            "SELECT count(*) FROM jira_sync_logs WHERE arkhitekton_id = $1 AND sync_direction = 'to_jira'",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pushes, 1, "only the create: nothing pushed back");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_epic_jira_does_not_know_is_kept_when_the_story_changes_there() {
+    let s = Synced::start(|c| c.flavor = arksync::jira_sim::Flavor::Datacenter).await;
+    // The epic does not sync, so the issue's Epic Link stays empty.
+    let (_, epic) = s.app.post("/api/epics", json!({"title": "Local only"})).await;
+    let epic = epic["id"].as_str().unwrap().to_owned();
+    let (id, key) =
+        synced_story(&s, json!({"title": "Story", "epicId": epic, "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let edit = json!({"fields": {"summary": "Story, renamed"}});
+    assert_eq!(s.as_person(Method::PUT, &format!("/rest/api/2/issue/{key}"), edit).await, 204);
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!((got["title"].as_str(), got["epicId"].as_str()), (Some("Story, renamed"), Some(epic.as_str())), "{got}");
+    s.stop().await;
+}

@@ -154,6 +154,39 @@ async fn the_imported_item_then_syncs_both_ways() {
 }
 
 #[tokio::test]
+async fn an_imported_story_under_a_linked_epic_gets_that_epic_and_its_push_sends_only_the_edit() {
+    let s = Synced::start(|_| {}).await;
+    import_on(&s).await;
+    let (_, epic) =
+        s.app.post("/api/epics", json!({"title": "Checkout", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    s.settle().await;
+    let epic = epic["id"].as_str().unwrap().to_owned();
+    let epic_key = s.app.get(&format!("/api/epics/{epic}")).await.1["jiraIssueKey"].as_str().unwrap().to_owned();
+    let key = person_creates(&s, "Story", "Pay by link", json!({"parent": {"key": epic_key}})).await;
+    s.settle().await;
+    let found = items_titled(&s.app, "user-stories", "Pay by link").await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["epicId"], epic.as_str(), "{}", found[0]);
+    // The link starts with Jira's values as agreed: an edit here sends itself.
+    let id = found[0]["id"].as_str().unwrap().to_owned();
+    s.app.patch(&format!("/api/user-stories/{id}"), json!({"storyPoints": 3})).await;
+    s.settle().await;
+    assert_eq!(s.issue(&key).await["fields"]["customfield_10016"], json!(3.0));
+    let c = s.app.db.connect().await;
+    let sent: Value = c
+        .query_one(
+            "SELECT request_payload FROM jira_sync_logs WHERE arkhitekton_id = $1 AND sync_direction = 'to_jira' \
+             ORDER BY created_at DESC LIMIT 1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(sent.get("summary").is_none() && sent.get("parent").is_none(), "only the edit: {sent}");
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn without_import_or_with_an_unmapped_type_or_a_bad_value_nothing_is_imported() {
     let s = Synced::start(|_| {}).await;
     let off = person_creates(&s, "Story", "Import is off", json!({})).await;
