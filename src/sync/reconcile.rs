@@ -39,14 +39,34 @@ pub struct Report {
     pub issues_seen: usize,
     pub items_changed: usize,
     pub pushes_enqueued: u64,
+    /// Another pass was running (a slow pass outlasting its interval, or
+    /// a replica's): this one did nothing.
+    pub skipped: bool,
 }
+
+/// Key of the advisory lock one reconciliation pass holds at a time.
+const PASS_LOCK: i64 = 0x61726b_7265636f; // "ark" "reco"
 
 fn retry(e: impl Into<anyhow::Error>) -> JobError {
     JobError::Retry(e.into())
 }
 
-/// One pass, both directions.
+/// One pass, both directions, unless another is running. The pass holds a
+/// session advisory lock on a connection taken out of the pool, so the
+/// lock ends with the connection whatever becomes of the pass.
 pub async fn reconcile(engine: &Engine) -> Result<Report, JobError> {
+    let lock = deadpool_postgres::Object::take(engine.pool.get().await.map_err(retry)?);
+    let held: bool = lock.query_one("SELECT pg_try_advisory_lock($1)", &[&PASS_LOCK]).await.map_err(retry)?.get(0);
+    if !held {
+        tracing::info!("reconciliation pass skipped: another one is running");
+        return Ok(Report { skipped: true, ..Report::default() });
+    }
+    let result = pass(engine).await;
+    lock.execute("SELECT pg_advisory_unlock($1)", &[&PASS_LOCK]).await.map_err(retry)?;
+    result
+}
+
+async fn pass(engine: &Engine) -> Result<Report, JobError> {
     let mut report = pull(engine).await?;
     let client = engine.pool.get().await.map_err(retry)?;
     report.pushes_enqueued = sql::enqueue_stale_pushes(&**client, OUTBOUND_BATCH).await.map_err(retry)?;

@@ -320,3 +320,27 @@ async fn a_worker_killed_between_jiras_201_and_our_commit_never_creates_a_second
         requests(&sim).await.iter().filter(|r| r["method"] == "POST" && r["path"] == "/rest/api/3/issue").count();
     assert_eq!(creates, 1, "the retry found the issue instead of creating another");
 }
+
+#[tokio::test]
+async fn one_reconciliation_pass_runs_at_a_time() {
+    let s = Synced::start(|_| {}).await;
+    let (_, story) = s
+        .app
+        .post("/api/user-stories", json!({"title": "Reconciled", "syncToJira": true, "jiraProjectKey": "PROJ"}))
+        .await;
+    s.settle().await;
+    assert!(story["id"].is_string());
+    // Another pass (a slow one, or a replica's) holds the lock.
+    let other = s.app.db.connect().await;
+    other.execute("SELECT pg_advisory_lock($1)", &[&0x61726b_7265636f_i64]).await.unwrap();
+    let report = arksync::sync::reconcile::reconcile(&s.engine).await.unwrap();
+    assert_eq!(report, arksync::sync::reconcile::Report { skipped: true, ..Default::default() });
+    other.execute("SELECT pg_advisory_unlock($1)", &[&0x61726b_7265636f_i64]).await.unwrap();
+    let report = arksync::sync::reconcile::reconcile(&s.engine).await.unwrap();
+    assert!(!report.skipped && report.issues_seen == 1, "{report:?}");
+    // The pass let go of its lock.
+    let free: bool =
+        other.query_one("SELECT pg_try_advisory_lock($1)", &[&0x61726b_7265636f_i64]).await.unwrap().get(0);
+    assert!(free);
+    s.stop().await;
+}
