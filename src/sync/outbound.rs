@@ -272,15 +272,15 @@ async fn push_item(
     }
     let send = |field: &str| changed.iter().any(|c| c == field);
     let create_in = mapping.is_none().then_some(project.as_str());
-    let mut input = issue_input(kind, item, &maps, epic_key.clone(), create_in, &send);
-    let assignee_problem = super::people::resolve(&side.client, &mut input).await?;
     // A create is recorded before it is sent: only one recorded earlier and
     // never completed can have made the issue already.
     let in_doubt = match &mapping {
         None => sql::begin_create(&**client, id).await.map_err(db_error)?,
         Some(_) => false,
     };
-    drop(client);
+    drop(client); // no connection held across Jira calls
+    let mut input = issue_input(kind, item, &maps, epic_key.clone(), create_in, &send);
+    let assignee_problem = super::people::resolve(&side.client, &mut input).await?;
     let request = Value::Object(
         requests::issue_fields(side.flavor, &*side.client.field_map().await?, &input).unwrap_or_default(),
     );

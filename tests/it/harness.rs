@@ -113,7 +113,9 @@ impl TestDb {
             .expect("creating the test database");
         drop(admin);
         conn.await.ok();
-        let pool = arksync::db::pool(shared.pg.config(&name), 8).unwrap();
+        // The service's default pool size (ARKSYNC_DB_POOL_SIZE): a smaller
+        // pool than the worker's 10 jobs lets jobs starve the HTTP API.
+        let pool = arksync::db::pool(shared.pg.config(&name), 16).unwrap();
         Self { name, pool }
     }
 
