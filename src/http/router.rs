@@ -48,6 +48,14 @@ enum Route<'p> {
 }
 
 impl Route<'_> {
+    /// The work item a route names, for the request's log context.
+    fn item_id(&self) -> Option<&str> {
+        match self {
+            Self::Item(_, id) | Self::SyncToJira(_, id) | Self::SyncHistory(_, id) => Some(id),
+            _ => None,
+        }
+    }
+
     fn template(&self) -> String {
         match self {
             Self::Healthz => "/healthz".into(),
@@ -120,7 +128,15 @@ pub async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Full<B
     let route = route(&path);
     let method = req.method().clone();
     let template = route.template();
-    let span = tracing::info_span!("request", method = %method, route = %template);
+    let span = tracing::info_span!(
+        "request",
+        method = %method,
+        route = %template,
+        arkhitekton.id = tracing::field::Empty
+    );
+    if let Some(id) = route.item_id() {
+        span.record("arkhitekton.id", id);
+    }
     let started = Instant::now();
     let response = AssertUnwindSafe(dispatch(state, &route, req).instrument(span.clone()))
         .catch_unwind()

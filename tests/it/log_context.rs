@@ -60,3 +60,37 @@ async fn json_logs_of_a_push_job_carry_the_job_item_and_issue_key() {
     assert!(span["job.id"].is_i64() || span["job.id"].is_u64(), "{finished}");
     assert!(!text.contains(&token), "a credential reached the log");
 }
+
+#[tokio::test]
+async fn a_request_about_an_item_logs_its_id() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = crate::harness::TestApp::spawn().await;
+    let (_, story) = app.post("/api/user-stories", json!({"title": "Traced"})).await;
+    let id = story["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.patch(&format!("/api/user-stories/{id}"), json!({"title": "Traced again"})).await;
+    assert_eq!(status, 200);
+
+    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let served = |method: &str, route: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == "served" && l["span"]["method"] == method && l["span"]["route"] == route)
+            .unwrap_or_else(|| panic!("no served {method} {route} in the log:\n{text}"))
+            .clone()
+    };
+    let patch = served("PATCH", "/api/user-stories/:id");
+    assert_eq!(patch["span"]["arkhitekton.id"], id.as_str(), "{patch}");
+    let create = served("POST", "/api/user-stories");
+    assert!(create["span"].get("arkhitekton.id").is_none(), "no item named yet: {create}");
+}
