@@ -118,21 +118,30 @@ async fn settle(bench: &Bench) -> anyhow::Result<()> {
 /// Marker → when it was sent.
 type Sent = HashMap<String, DateTime<Utc>>;
 
-async fn edit_here(http: &reqwest::Client, base: &str, items: &[String], d: Duration) -> anyhow::Result<Sent> {
+/// Sends one edit every 1/RATE s for `d`, each from `send(n, marker)`;
+/// returns when each marker was sent.
+async fn paced(prefix: &str, d: Duration, mut send: impl FnMut(usize, String)) -> Sent {
     let mut sent = Sent::new();
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / RATE as f64));
     let started = Instant::now();
     let mut n = 0usize;
     while started.elapsed() < d {
         tick.tick().await;
-        let marker = format!("here-{n}");
+        let marker = format!("{prefix}-{n}");
         sent.insert(marker.clone(), Utc::now());
+        send(n, marker);
+        n += 1;
+    }
+    sent
+}
+
+async fn edit_here(http: &reqwest::Client, base: &str, items: &[String], d: Duration) -> anyhow::Result<Sent> {
+    Ok(paced("here", d, |n, marker| {
         let url = format!("{base}/api/user-stories/{}", items[n % items.len()]);
         let http = http.clone();
         tokio::spawn(async move { http.patch(url).json(&json!({"title": marker})).send().await });
-        n += 1;
-    }
-    Ok(sent)
+    })
+    .await)
 }
 
 async fn edit_in_jira(
@@ -142,14 +151,7 @@ async fn edit_in_jira(
     d: Duration,
 ) -> anyhow::Result<Sent> {
     let person = sim.credentials()[1].clone();
-    let mut sent = Sent::new();
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / RATE as f64));
-    let started = Instant::now();
-    let mut n = 0usize;
-    while started.elapsed() < d {
-        tick.tick().await;
-        let marker = format!("jira-{n}");
-        sent.insert(marker.clone(), Utc::now());
+    Ok(paced("jira", d, |n, marker| {
         let url = format!("{}/rest/api/3/issue/{}", sim.base_url(), keys[n % keys.len()]);
         let (http, person) = (http.clone(), person.clone());
         tokio::spawn(async move {
@@ -159,9 +161,8 @@ async fn edit_in_jira(
                 .send()
                 .await
         });
-        n += 1;
-    }
-    Ok(sent)
+    })
+    .await)
 }
 
 /// Marker → when the sync wrote it on the other side (the sync log row is

@@ -23,12 +23,12 @@ impl Write for Capture {
     }
 }
 
-#[tokio::test]
-async fn json_logs_of_a_push_job_carry_the_job_item_and_issue_key() {
+/// Captures the JSON log (the layout of LOG_FORMAT=json) of this test's
+/// thread only, which the test runtime runs the server and worker on, until
+/// the guard is dropped.
+fn capture_json_logs() -> (Capture, tracing::subscriber::DefaultGuard) {
     let capture = Capture::default();
     let writer = capture.clone();
-    // The same JSON layout as LOG_FORMAT=json, for this test's thread only
-    // (the test runtime runs the worker's tasks on it).
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
         .with_writer(move || writer.clone())
@@ -36,7 +36,12 @@ async fn json_logs_of_a_push_job_carry_the_job_item_and_issue_key() {
         .flatten_event(true)
         .with_current_span(true)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (capture, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn json_logs_of_a_push_job_carry_the_job_item_and_issue_key() {
+    let (capture, _guard) = capture_json_logs();
 
     let s = Synced::start(|_| {}).await;
     let (_, story) =
@@ -63,16 +68,7 @@ async fn json_logs_of_a_push_job_carry_the_job_item_and_issue_key() {
 
 #[tokio::test]
 async fn a_request_about_an_item_logs_its_id() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = capture_json_logs();
 
     let app = crate::harness::TestApp::spawn().await;
     let (_, story) = app.post("/api/user-stories", json!({"title": "Traced"})).await;
