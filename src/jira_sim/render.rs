@@ -242,14 +242,7 @@ impl View<'_> {
     }
 
     fn subtasks(&self, store: &Store, issue: &Issue) -> Value {
-        let subs: Vec<Value> = store
-            .issues
-            .values()
-            .filter(|i| i.field("parent").and_then(Value::as_str) == Some(&issue.key))
-            .filter(|i| catalog::issue_type(&i.issuetype).is_some_and(|t| t.hierarchy < 0))
-            .map(|i| self.issue_ref(i))
-            .collect();
-        Value::Array(subs)
+        Value::Array(store.subtasks_of(&issue.key).map(|i| self.issue_ref(i)).collect())
     }
 
     /// Links seen from `issue`: the far end appears as `outwardIssue` when

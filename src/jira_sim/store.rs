@@ -2,7 +2,7 @@
 //! the lock only for the in-memory read or write (never across an await),
 //! which keeps concurrent requests safe and the hot path fast.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use anyhow::Context;
@@ -43,6 +43,12 @@ impl Issue {
     }
 }
 
+/// The parent key of a sub-task (an issue type below the base level).
+fn subtask_parent(issue: &Issue) -> Option<&str> {
+    let subtask = super::catalog::issue_type(&issue.issuetype).is_some_and(|t| t.hierarchy < 0);
+    issue.field("parent").and_then(Value::as_str).filter(|_| subtask)
+}
+
 /// One entry of an issue's history (`expand=changelog`, webhook changelog).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct History {
@@ -71,6 +77,10 @@ pub struct Store {
     next_history: u64,
     next_link: u64,
     last_write: Option<DateTime<Utc>>,
+    /// Parent key → its sub-tasks' ids, so rendering an issue does not scan
+    /// every issue for its sub-tasks. Derived: rebuilt on load.
+    #[serde(skip)]
+    subtasks: HashMap<String, BTreeSet<u64>>,
 }
 
 impl Store {
@@ -111,16 +121,36 @@ impl Store {
 
     pub fn insert(&mut self, issue: Issue) {
         self.keys.insert(issue.key.clone(), issue.id);
-        self.issues.insert(issue.id, issue);
+        self.replace(issue);
     }
 
     pub fn replace(&mut self, issue: Issue) {
+        self.unindex(issue.id);
+        if let Some(parent) = subtask_parent(&issue) {
+            self.subtasks.entry(parent.to_owned()).or_default().insert(issue.id);
+        }
         self.issues.insert(issue.id, issue);
+    }
+
+    fn unindex(&mut self, id: u64) {
+        let Some(parent) = self.issues.get(&id).and_then(subtask_parent) else { return };
+        if let Some(ids) = self.subtasks.get_mut(parent) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.subtasks.remove(parent);
+            }
+        }
+    }
+
+    /// The sub-tasks of the issue `key`, by id.
+    pub fn subtasks_of(&self, key: &str) -> impl Iterator<Item = &Issue> {
+        self.subtasks.get(key).into_iter().flatten().filter_map(|id| self.issues.get(id))
     }
 
     /// Removes an issue with its links and history; subtasks of a deleted
     /// issue are left for the caller to reject (Jira asks for deleteSubtasks).
     pub fn remove(&mut self, id: u64) -> Option<Issue> {
+        self.unindex(id);
         let issue = self.issues.remove(&id)?;
         self.keys.remove(&issue.key);
         self.histories.remove(&id);
@@ -154,7 +184,10 @@ impl Store {
             return Ok(Self::new());
         }
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        let mut store: Self = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let issues: Vec<Issue> = store.issues.values().cloned().collect();
+        issues.into_iter().for_each(|i| store.replace(i));
+        Ok(store)
     }
 
     /// Writes atomically (temp file + rename) so a crash never leaves half a file.
@@ -162,5 +195,69 @@ impl Store {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, serde_json::to_vec(self)?).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issue(store: &mut Store, issuetype: &str, parent: Option<&str>) -> Issue {
+        let (id, key) = store.allocate("PROJ");
+        let now = Utc::now();
+        let mut fields = BTreeMap::new();
+        if let Some(p) = parent {
+            fields.insert("parent".to_owned(), Value::String(p.to_owned()));
+        }
+        let issue = Issue {
+            id,
+            key,
+            project: "PROJ".into(),
+            issuetype: issuetype.into(),
+            status: "To Do".into(),
+            priority: "Medium".into(),
+            creator: "u".into(),
+            reporter: None,
+            assignee: None,
+            resolution: None,
+            created: now,
+            updated: now,
+            status_changed: now,
+            resolved: None,
+            fields,
+        };
+        store.insert(issue.clone());
+        issue
+    }
+
+    fn subtask_keys(store: &Store, parent: &str) -> Vec<String> {
+        store.subtasks_of(parent).map(|i| i.key.clone()).collect()
+    }
+
+    #[test]
+    fn the_subtask_index_follows_inserts_reparenting_removal_and_reload() {
+        let mut store = Store::new();
+        let task = issue(&mut store, "Task", None);
+        let other = issue(&mut store, "Task", None);
+        let mut sub = issue(&mut store, "Sub-task", Some(&task.key));
+        // A story under an epic has a parent too, but is no sub-task.
+        let epic = issue(&mut store, "Epic", None);
+        issue(&mut store, "Story", Some(&epic.key));
+        assert_eq!(subtask_keys(&store, &task.key), [sub.key.clone()]);
+        assert!(subtask_keys(&store, &epic.key).is_empty());
+
+        sub.fields.insert("parent".into(), Value::String(other.key.clone()));
+        store.replace(sub.clone());
+        assert!(subtask_keys(&store, &task.key).is_empty());
+        assert_eq!(subtask_keys(&store, &other.key), [sub.key.clone()]);
+
+        let path = std::env::temp_dir().join(format!("arksync-store-test-{}.json", std::process::id()));
+        store.save(&path).unwrap();
+        let loaded = Store::load(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(subtask_keys(&loaded, &other.key), [sub.key.clone()]);
+
+        store.remove(sub.id);
+        assert!(subtask_keys(&store, &other.key).is_empty());
     }
 }
