@@ -193,7 +193,7 @@ pub async fn render(pool: &deadpool_postgres::Pool) -> String {
 
 async fn refresh_database_gauges(pool: &deadpool_postgres::Pool) -> anyhow::Result<()> {
     let client = pool.get().await?;
-    let snapshot = crate::db::stats::queue_snapshot(&**client).await?;
+    let snapshot = crate::db::stats::queue_snapshot(&client).await?;
     // A (state, kind) seen before but absent now must read 0, not its last
     // value.
     {
@@ -209,7 +209,7 @@ async fn refresh_database_gauges(pool: &deadpool_postgres::Pool) -> anyhow::Resu
     gauge!(QUEUE_OLDEST_RUNNABLE).set(snapshot.oldest_runnable_secs);
     gauge!(MAPPINGS_ACTIVE).set(snapshot.active_mappings as f64);
     gauge!(WEBHOOK_LAST_RECEIVED).set(snapshot.last_webhook_at);
-    let needing = crate::db::connections::count_needing_consent(&**client).await?;
+    let needing = crate::db::connections::count_needing_consent(&client).await?;
     gauge!(CONNECTIONS_NEEDING_CONSENT).set(needing as f64);
     Ok(())
 }

@@ -152,9 +152,9 @@ pub async fn enqueue_slot(
         ..NewJob::new(name, json!({}))
     };
     let client = pool.get().await?;
-    let id = crate::db::scheduled_runs::enqueue_once(&**client, name, slot, &job).await?;
+    let id = crate::db::scheduled_runs::enqueue_once(&client, name, slot, &job).await?;
     if id.is_some() {
-        jobs::notify(&**client).await?;
+        jobs::notify(&client).await?;
     }
     Ok(id)
 }

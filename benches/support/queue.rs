@@ -23,7 +23,7 @@ pub async fn enqueue_rates(bench: &Bench) -> anyhow::Result<()> {
                 let client = pool.get().await?;
                 let mut n = 0u64;
                 while Instant::now() < deadline {
-                    jobs::insert(&**client, &NewJob::new("noop", json!({"n": n}))).await?;
+                    jobs::insert(&client, &NewJob::new("noop", json!({"n": n}))).await?;
                     n += 1;
                 }
                 anyhow::Ok(n)
@@ -51,7 +51,7 @@ pub async fn insert_noops(bench: &Bench, n: usize) -> anyhow::Result<()> {
     while left > 0 {
         let chunk = left.min(1_000);
         let payloads: Vec<serde_json::Value> = (0..chunk).map(|i| json!({"i": i})).collect();
-        jobs::insert_many(&**client, "noop", &payloads, 5).await?;
+        jobs::insert_many(&client, "noop", &payloads, 5).await?;
         left -= chunk;
     }
     Ok(())

@@ -1,8 +1,9 @@
 //! SQL of bulk syncs (table `bulk_sync_operations`, V8 and V11).
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde_json::Value;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::domain::EntityKind;

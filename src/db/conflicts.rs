@@ -2,8 +2,9 @@
 //! inbound sync through `db::sync::insert_conflict`).
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde_json::{Value, json};
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::work_items::timestamp;

@@ -2,8 +2,11 @@
 //! (`jira_oauth_states`). Credentials arrive here already sealed.
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde_json::Value;
-use tokio_postgres::{GenericClient, Row};
+
+use super::prepared;
+use tokio_postgres::Row;
 
 /// A connection row as stored: credentials still sealed.
 #[derive(Debug, Clone)]
@@ -65,18 +68,19 @@ pub struct NewConnection<'a> {
 
 /// Inserts a connection; `None` when the name is taken.
 pub async fn insert(client: &impl GenericClient, c: &NewConnection<'_>) -> Result<Option<i64>, tokio_postgres::Error> {
-    let row = client
-        .query_opt(
-            "INSERT INTO jira_connections (name, flavor, base_url, auth_kind, credentials, settings, status) \
+    let row = prepared::query_opt(
+        client,
+        "INSERT INTO jira_connections (name, flavor, base_url, auth_kind, credentials, settings, status) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING RETURNING id",
-            &[&c.name, &c.flavor, &c.base_url, &c.auth_kind, &c.sealed_credentials, &c.settings, &c.status],
-        )
-        .await?;
+        &[&c.name, &c.flavor, &c.base_url, &c.auth_kind, &c.sealed_credentials, &c.settings, &c.status],
+    )
+    .await?;
     Ok(row.map(|r| r.get(0)))
 }
 
 pub async fn get(client: &impl GenericClient, id: i64) -> Result<Option<ConnectionRow>, tokio_postgres::Error> {
-    let row = client.query_opt(&format!("SELECT {COLUMNS} FROM jira_connections WHERE id = $1"), &[&id]).await?;
+    let row =
+        prepared::query_opt(client, &format!("SELECT {COLUMNS} FROM jira_connections WHERE id = $1"), &[&id]).await?;
     Ok(row.as_ref().map(from_row))
 }
 
@@ -84,7 +88,8 @@ pub async fn get_by_name(
     client: &impl GenericClient,
     name: &str,
 ) -> Result<Option<ConnectionRow>, tokio_postgres::Error> {
-    let row = client.query_opt(&format!("SELECT {COLUMNS} FROM jira_connections WHERE name = $1"), &[&name]).await?;
+    let row = prepared::query_opt(client, &format!("SELECT {COLUMNS} FROM jira_connections WHERE name = $1"), &[&name])
+        .await?;
     Ok(row.as_ref().map(from_row))
 }
 
@@ -96,11 +101,11 @@ pub async fn get_for_update(
     id: i64,
 ) -> Result<Option<ConnectionRow>, tokio_postgres::Error> {
     let sql = format!("SELECT {COLUMNS} FROM jira_connections WHERE id = $1 FOR UPDATE");
-    Ok(client.query_opt(&sql, &[&id]).await?.as_ref().map(from_row))
+    Ok(prepared::query_opt(client, &sql, &[&id]).await?.as_ref().map(from_row))
 }
 
 pub async fn list(client: &impl GenericClient) -> Result<Vec<ConnectionRow>, tokio_postgres::Error> {
-    let rows = client.query(&format!("SELECT {COLUMNS} FROM jira_connections ORDER BY id"), &[]).await?;
+    let rows = prepared::query(client, &format!("SELECT {COLUMNS} FROM jira_connections ORDER BY id"), &[]).await?;
     Ok(rows.iter().map(from_row).collect())
 }
 
@@ -122,22 +127,22 @@ pub async fn update(
     c: &ConnectionChange<'_>,
 ) -> Result<bool, tokio_postgres::Error> {
     let new_credentials = c.sealed_credentials.is_some();
-    let n = client
-        .execute(
-            "UPDATE jira_connections SET base_url = COALESCE($2, base_url), auth_kind = COALESCE($3, auth_kind), \
+    let n = prepared::execute(
+        client,
+        "UPDATE jira_connections SET base_url = COALESCE($2, base_url), auth_kind = COALESCE($3, auth_kind), \
              credentials = COALESCE($4, credentials), settings = COALESCE($5, settings), \
              status = COALESCE($6, status), status_reason = CASE WHEN $7 THEN NULL ELSE status_reason END, \
              access_expires_at = CASE WHEN $7 THEN NULL ELSE access_expires_at END, updated_at = now() \
              WHERE id = $1",
-            &[&id, &c.base_url, &c.auth_kind, &c.sealed_credentials, &c.settings, &c.status, &new_credentials],
-        )
-        .await?;
+        &[&id, &c.base_url, &c.auth_kind, &c.sealed_credentials, &c.settings, &c.status, &new_credentials],
+    )
+    .await?;
     Ok(n == 1)
 }
 
 /// Deletes a connection; true when it existed.
 pub async fn delete(client: &impl GenericClient, id: i64) -> Result<bool, tokio_postgres::Error> {
-    Ok(client.execute("DELETE FROM jira_connections WHERE id = $1", &[&id]).await? == 1)
+    Ok(prepared::execute(client, "DELETE FROM jira_connections WHERE id = $1", &[&id]).await? == 1)
 }
 
 /// Records a successful token refresh: the new sealed credentials (with
@@ -148,14 +153,14 @@ pub async fn record_refresh(
     sealed_credentials: &[u8],
     access_expires_at: DateTime<Utc>,
 ) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
-            "UPDATE jira_connections SET credentials = $2, access_expires_at = $3, token_refreshed_at = now(), \
+    prepared::execute(
+        client,
+        "UPDATE jira_connections SET credentials = $2, access_expires_at = $3, token_refreshed_at = now(), \
              refresh_count = refresh_count + 1, status = 'active', status_reason = NULL, updated_at = now() \
              WHERE id = $1",
-            &[&id, &sealed_credentials, &access_expires_at],
-        )
-        .await
+        &[&id, &sealed_credentials, &access_expires_at],
+    )
+    .await
 }
 
 /// Records a completed consent: tokens, the site's cloudId and URL.
@@ -167,13 +172,13 @@ pub async fn record_consent(
     cloud_id: &str,
     base_url: &str,
 ) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
-            "UPDATE jira_connections SET credentials = $2, access_expires_at = $3, cloud_id = $4, base_url = $5, \
+    prepared::execute(
+        client,
+        "UPDATE jira_connections SET credentials = $2, access_expires_at = $3, cloud_id = $4, base_url = $5, \
              token_refreshed_at = now(), status = 'active', status_reason = NULL, updated_at = now() WHERE id = $1",
-            &[&id, &sealed_credentials, &access_expires_at, &cloud_id, &base_url],
-        )
-        .await
+        &[&id, &sealed_credentials, &access_expires_at, &cloud_id, &base_url],
+    )
+    .await
 }
 
 /// Marks a connection as needing a person to consent again.
@@ -182,13 +187,13 @@ pub async fn mark_needs_consent(
     id: i64,
     reason: &str,
 ) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
-            "UPDATE jira_connections SET status = 'needs_consent', status_reason = $2, updated_at = now() \
+    prepared::execute(
+        client,
+        "UPDATE jira_connections SET status = 'needs_consent', status_reason = $2, updated_at = now() \
              WHERE id = $1",
-            &[&id, &reason],
-        )
-        .await
+        &[&id, &reason],
+    )
+    .await
 }
 
 /// Remembers the integration account's id.
@@ -197,14 +202,18 @@ pub async fn set_account_id(
     id: i64,
     account_id: &str,
 ) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute("UPDATE jira_connections SET account_id = $2, updated_at = now() WHERE id = $1", &[&id, &account_id])
-        .await
+    prepared::execute(
+        client,
+        "UPDATE jira_connections SET account_id = $2, updated_at = now() WHERE id = $1",
+        &[&id, &account_id],
+    )
+    .await
 }
 
 /// Counts connections by status, for the needs-consent gauge.
 pub async fn count_needing_consent(client: &impl GenericClient) -> Result<i64, tokio_postgres::Error> {
-    let row = client.query_one("SELECT count(*) FROM jira_connections WHERE status = 'needs_consent'", &[]).await?;
+    let row = prepared::query_one(client, "SELECT count(*) FROM jira_connections WHERE status = 'needs_consent'", &[])
+        .await?;
     Ok(row.get(0))
 }
 
@@ -216,17 +225,17 @@ pub async fn insert_oauth_state(
     session_hash: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
-            "INSERT INTO jira_oauth_states (state, connection_id, session_hash, expires_at) VALUES ($1, $2, $3, $4)",
-            &[&state, &connection_id, &session_hash, &expires_at],
-        )
-        .await
+    prepared::execute(
+        client,
+        "INSERT INTO jira_oauth_states (state, connection_id, session_hash, expires_at) VALUES ($1, $2, $3, $4)",
+        &[&state, &connection_id, &session_hash, &expires_at],
+    )
+    .await
 }
 
 /// Deletes states that expired unused (abandoned consents).
 pub async fn prune_oauth_states(client: &impl GenericClient) -> Result<u64, tokio_postgres::Error> {
-    client.execute("DELETE FROM jira_oauth_states WHERE expires_at <= now()", &[]).await
+    prepared::execute(client, "DELETE FROM jira_oauth_states WHERE expires_at <= now()", &[]).await
 }
 
 /// Consumes a `state`: deletes it and returns (connection, session hash)
@@ -235,11 +244,11 @@ pub async fn take_oauth_state(
     client: &impl GenericClient,
     state: &str,
 ) -> Result<Option<(i64, String)>, tokio_postgres::Error> {
-    let row = client
-        .query_opt(
-            "DELETE FROM jira_oauth_states WHERE state = $1 RETURNING connection_id, session_hash, expires_at > now()",
-            &[&state],
-        )
-        .await?;
+    let row = prepared::query_opt(
+        client,
+        "DELETE FROM jira_oauth_states WHERE state = $1 RETURNING connection_id, session_hash, expires_at > now()",
+        &[&state],
+    )
+    .await?;
     Ok(row.filter(|r| r.get::<_, bool>(2)).map(|r| (r.get(0), r.get(1))))
 }

@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde_json::Value;
-use tokio_postgres::GenericClient;
+
+use super::prepared;
 
 /// The NOTIFY channel that wakes workers.
 pub const CHANNEL: &str = "arksync_jobs";
@@ -46,15 +48,15 @@ fn seconds(d: Duration) -> f64 {
 /// Inserts one job; `None` when a waiting job with the same unique key
 /// already exists (the new one is coalesced into it).
 pub async fn insert(client: &impl GenericClient, job: &NewJob) -> Result<Option<i64>, tokio_postgres::Error> {
-    let row = client
-        .query_opt(
-            "INSERT INTO jobs (kind, payload, priority, max_attempts, run_at, unique_key) \
+    let row = prepared::query_opt(
+        client,
+        "INSERT INTO jobs (kind, payload, priority, max_attempts, run_at, unique_key) \
              VALUES ($1, $2, $3, $4, coalesce($5, now()), $6) \
              ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state = 'available' DO NOTHING \
              RETURNING id",
-            &[&job.kind, &job.payload, &job.priority, &job.max_attempts, &job.run_at, &job.unique_key],
-        )
-        .await?;
+        &[&job.kind, &job.payload, &job.priority, &job.max_attempts, &job.run_at, &job.unique_key],
+    )
+    .await?;
     Ok(row.map(|r| r.get(0)))
 }
 
@@ -66,12 +68,12 @@ pub async fn insert_many(
     payloads: &[Value],
     max_attempts: i32,
 ) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
-            "INSERT INTO jobs (kind, payload, max_attempts) SELECT $1, p, $3 FROM unnest($2::jsonb[]) AS p",
-            &[&kind, &payloads, &max_attempts],
-        )
-        .await
+    prepared::execute(
+        client,
+        "INSERT INTO jobs (kind, payload, max_attempts) SELECT $1, p, $3 FROM unnest($2::jsonb[]) AS p",
+        &[&kind, &payloads, &max_attempts],
+    )
+    .await
 }
 
 /// Claims up to `limit` runnable jobs of the given kinds for `worker`, in
@@ -86,9 +88,9 @@ pub async fn claim(
     lease: Duration,
     worker: &str,
 ) -> Result<Vec<ClaimedJob>, tokio_postgres::Error> {
-    let rows = client
-        .query(
-            "WITH next AS MATERIALIZED ( \
+    let rows = prepared::query(
+        client,
+        "WITH next AS MATERIALIZED ( \
                  SELECT id FROM jobs \
                  WHERE state = 'available' AND run_at <= now() AND kind = ANY($1) \
                    AND (unique_key IS NULL OR NOT EXISTS ( \
@@ -99,9 +101,9 @@ pub async fn claim(
                  lease_expires_at = now() + make_interval(secs => $3), locked_by = $4 \
              FROM next WHERE j.id = next.id \
              RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.created_at",
-            &[&kinds, &limit, &seconds(lease), &worker],
-        )
-        .await?;
+        &[&kinds, &limit, &seconds(lease), &worker],
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .map(|r| ClaimedJob {
@@ -123,14 +125,14 @@ pub async fn complete_many(
     ids: &[i64],
     attempts: &[i32],
 ) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
-            "UPDATE jobs j SET state = 'completed', finalized_at = now(), lease_expires_at = NULL \
+    prepared::execute(
+        client,
+        "UPDATE jobs j SET state = 'completed', finalized_at = now(), lease_expires_at = NULL \
              FROM unnest($1::bigint[], $2::int[]) AS done(id, attempt) \
              WHERE j.id = done.id AND j.attempt = done.attempt AND j.state = 'running'",
-            &[&ids, &attempts],
-        )
-        .await
+        &[&ids, &attempts],
+    )
+    .await
 }
 
 /// Records a failed attempt: the job runs again at `retry_at`, or is
@@ -146,8 +148,7 @@ pub async fn fail(
     retry_at: DateTime<Utc>,
     discard: bool,
 ) -> Result<Option<String>, tokio_postgres::Error> {
-    let row = client
-        .query_opt(
+    let row = prepared::query_opt(client,
             "UPDATE jobs SET \
                  state = CASE WHEN $5 OR attempt >= max_attempts THEN 'discarded' \
                               WHEN (unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = jobs.unique_key AND w.state = 'available')) THEN 'cancelled' ELSE 'available' END, \
@@ -171,13 +172,13 @@ pub async fn extend_lease(
     attempt: i32,
     lease: Duration,
 ) -> Result<bool, tokio_postgres::Error> {
-    let n = client
-        .execute(
-            "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3) \
+    let n = prepared::execute(
+        client,
+        "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3) \
              WHERE id = $1 AND attempt = $2 AND state = 'running'",
-            &[&id, &attempt, &seconds(lease)],
-        )
-        .await?;
+        &[&id, &attempt, &seconds(lease)],
+    )
+    .await?;
     Ok(n == 1)
 }
 
@@ -188,8 +189,7 @@ pub async fn release_many(
     ids: &[i64],
     attempts: &[i32],
 ) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
+    prepared::execute(client,
             "UPDATE jobs j SET attempt = j.attempt - 1, lease_expires_at = NULL, locked_by = NULL, run_at = now(), \
                  state = CASE WHEN (j.unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = j.unique_key AND w.state = 'available')) THEN 'cancelled' ELSE 'available' END, \
                  finalized_at = CASE WHEN (j.unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = j.unique_key AND w.state = 'available')) THEN now() END \
@@ -204,8 +204,7 @@ pub async fn release_many(
 /// discards them when that was their last attempt (or cancels them in
 /// favour of a waiting twin). Returns how many.
 pub async fn rescue_expired(client: &impl GenericClient) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
+    prepared::execute(client,
             "UPDATE jobs SET \
                  state = CASE WHEN attempt >= max_attempts THEN 'discarded' \
                               WHEN (unique_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = jobs.unique_key AND w.state = 'available')) THEN 'cancelled' ELSE 'available' END, \
@@ -227,36 +226,36 @@ pub async fn prune(
     discarded_retention: Duration,
     batch: i64,
 ) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
-            "DELETE FROM jobs WHERE id IN ( \
+    prepared::execute(
+        client,
+        "DELETE FROM jobs WHERE id IN ( \
                  SELECT id FROM jobs \
                  WHERE (state IN ('completed', 'cancelled') AND finalized_at < now() - make_interval(secs => $1)) \
                     OR (state = 'discarded' AND finalized_at < now() - make_interval(secs => $2)) \
                  LIMIT $3)",
-            &[&seconds(completed_retention), &seconds(discarded_retention), &batch],
-        )
-        .await
+        &[&seconds(completed_retention), &seconds(discarded_retention), &batch],
+    )
+    .await
 }
 
 /// Puts a discarded (or cancelled) job back in the queue with fresh
 /// attempts; its error history is kept. False when it was not discarded,
 /// or a waiting twin already does its work.
 pub async fn requeue(client: &impl GenericClient, id: i64) -> Result<bool, tokio_postgres::Error> {
-    let n = client
-        .execute(
-            "UPDATE jobs SET state = 'available', attempt = 0, run_at = now(), finalized_at = NULL \
+    let n = prepared::execute(
+        client,
+        "UPDATE jobs SET state = 'available', attempt = 0, run_at = now(), finalized_at = NULL \
              WHERE id = $1 AND state IN ('discarded', 'cancelled') \
                AND NOT (unique_key IS NOT NULL AND EXISTS ( \
                    SELECT 1 FROM jobs w WHERE w.unique_key = jobs.unique_key AND w.state = 'available'))",
-            &[&id],
-        )
-        .await?;
+        &[&id],
+    )
+    .await?;
     Ok(n == 1)
 }
 
 /// Wakes listening workers. Sent once per batch of inserts, never per row:
 /// a NOTIFY in every transaction serialises commits.
 pub async fn notify(client: &impl GenericClient) -> Result<(), tokio_postgres::Error> {
-    client.execute("SELECT pg_notify($1, '')", &[&CHANNEL]).await.map(drop)
+    prepared::execute(client, "SELECT pg_notify($1, '')", &[&CHANNEL]).await.map(drop)
 }

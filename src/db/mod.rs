@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod conflicts;
 pub mod connections;
 pub mod jobs;
+pub mod prepared;
 pub mod projects;
 pub mod raw_json;
 pub mod retention;

@@ -2,8 +2,8 @@
 //! map overrides and whether issues made in Jira are imported.
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde_json::Value;
-use tokio_postgres::GenericClient;
 
 /// A project's settings as stored; `updated_at` is `None` for a project
 /// with no row (the defaults).

@@ -2,7 +2,7 @@
 //! batches so that no statement holds locks for long. One function per
 //! statement; call each until it returns less than `batch`.
 
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
 
 /// Deletes up to `batch` webhook deliveries received more than `days` ago
 /// that are finished (processed, ignored or failed). A pending delivery is

@@ -2,7 +2,7 @@
 //! `migrations/V8__scheduled_runs.sql`). One function per statement.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
 
 use super::jobs::NewJob;
 

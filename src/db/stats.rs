@@ -1,6 +1,6 @@
 //! Read-only queries behind the metrics gauges.
 
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
 
 /// The queue and mapping figures a scrape reports.
 #[derive(Debug, Clone, Default)]

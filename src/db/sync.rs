@@ -2,10 +2,12 @@
 //! the sync log, project settings and conflicts.
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde_json::Value;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::prepared;
 use crate::domain::EntityKind;
 
 /// A live link between a work item and a Jira issue.
@@ -51,7 +53,7 @@ pub async fn mapping_by_issue_key(
     let sql = format!(
         "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE jira_issue_key = $1 AND sync_status <> 'unlinked'"
     );
-    Ok(client.query_opt(&sql, &[&issue_key]).await?.as_ref().map(mapping))
+    Ok(prepared::query_opt(client, &sql, &[&issue_key]).await?.as_ref().map(mapping))
 }
 
 pub async fn mapping_by_issue_id(
@@ -61,7 +63,7 @@ pub async fn mapping_by_issue_id(
     let sql = format!(
         "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE jira_issue_id = $1 AND sync_status <> 'unlinked'"
     );
-    Ok(client.query_opt(&sql, &[&issue_id]).await?.as_ref().map(mapping))
+    Ok(prepared::query_opt(client, &sql, &[&issue_id]).await?.as_ref().map(mapping))
 }
 
 pub async fn mapping_by_entity(
@@ -71,7 +73,7 @@ pub async fn mapping_by_entity(
     let sql = format!(
         "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE arkhitekton_id = $1 AND sync_status <> 'unlinked'"
     );
-    Ok(client.query_opt(&sql, &[&ark_id]).await?.as_ref().map(mapping))
+    Ok(prepared::query_opt(client, &sql, &[&ark_id]).await?.as_ref().map(mapping))
 }
 
 /// The live link, locked until the transaction ends: the inbound sync
@@ -80,7 +82,7 @@ pub async fn lock_mapping(client: &impl GenericClient, id: Uuid) -> Result<Optio
     let sql = format!(
         "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE id = $1 AND sync_status <> 'unlinked' FOR UPDATE"
     );
-    Ok(client.query_opt(&sql, &[&id]).await?.as_ref().map(mapping))
+    Ok(prepared::query_opt(client, &sql, &[&id]).await?.as_ref().map(mapping))
 }
 
 /// Whether the item and the issue were linked once and then unlinked.
@@ -89,13 +91,13 @@ pub async fn was_unlinked(
     ark_id: &str,
     issue_key: &str,
 ) -> Result<bool, tokio_postgres::Error> {
-    let row = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM jira_integration_mappings \
+    let row = prepared::query_one(
+        client,
+        "SELECT EXISTS (SELECT 1 FROM jira_integration_mappings \
                  WHERE arkhitekton_id = $1 AND jira_issue_key = $2 AND sync_status = 'unlinked')",
-            &[&ark_id, &issue_key],
-        )
-        .await?;
+        &[&ark_id, &issue_key],
+    )
+    .await?;
     Ok(row.get(0))
 }
 
@@ -119,7 +121,7 @@ pub async fn insert_mapping(
     );
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] =
         [&ark_id, &kind.type_name(), &issue_key, &issue_id, &issue_type, &project_key, &direction];
-    match client.query_opt(&sql, &params).await? {
+    match prepared::query_opt(client, &sql, &params).await? {
         Some(row) => Ok(mapping(&row)),
         None => Ok(mapping_by_entity(client, ark_id).await?.expect("the conflicting mapping exists")),
     }
@@ -132,14 +134,14 @@ pub async fn mark_mapping_synced(
     id: Uuid,
     jira_updated: Option<DateTime<Utc>>,
 ) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute(
-            "UPDATE jira_integration_mappings SET last_synced_at = now(), sync_status = 'active', \
+    prepared::execute(
+        client,
+        "UPDATE jira_integration_mappings SET last_synced_at = now(), sync_status = 'active', \
                  jira_updated_at = greatest(jira_updated_at, $2) WHERE id = $1",
-            &[&id, &jira_updated],
-        )
-        .await
-        .map(drop)
+        &[&id, &jira_updated],
+    )
+    .await
+    .map(drop)
 }
 
 /// Records fields as agreed by both sides, over what was agreed before.
@@ -152,45 +154,47 @@ pub async fn merge_synced_fields(
         return Ok(());
     }
     let fields = Value::Object(fields.clone());
-    client
-        .execute(
-            "UPDATE jira_integration_mappings SET synced_fields = synced_fields || $2 WHERE id = $1",
-            &[&id, &fields],
-        )
-        .await
-        .map(drop)
+    prepared::execute(
+        client,
+        "UPDATE jira_integration_mappings SET synced_fields = synced_fields || $2 WHERE id = $1",
+        &[&id, &fields],
+    )
+    .await
+    .map(drop)
 }
 
 /// Forgets what the item's link last agreed on, so its next push sends
 /// every synced field (a manual sync-to-jira).
 pub async fn forget_synced_fields(client: &impl GenericClient, ark_id: &str) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute(
-            "UPDATE jira_integration_mappings SET synced_fields = '{}' \
+    prepared::execute(
+        client,
+        "UPDATE jira_integration_mappings SET synced_fields = '{}' \
              WHERE arkhitekton_id = $1 AND sync_status <> 'unlinked'",
-            &[&ark_id],
-        )
-        .await
-        .map(drop)
+        &[&ark_id],
+    )
+    .await
+    .map(drop)
 }
 
 /// Notes that a create of the item's issue is about to be sent; true when
 /// an earlier one was sent and never recorded (it may have happened).
 pub async fn begin_create(client: &impl GenericClient, ark_id: &str) -> Result<bool, tokio_postgres::Error> {
-    let inserted = client
-        .execute("INSERT INTO jira_pending_creates (arkhitekton_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&ark_id])
-        .await?;
+    let inserted = prepared::execute(
+        client,
+        "INSERT INTO jira_pending_creates (arkhitekton_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        &[&ark_id],
+    )
+    .await?;
     Ok(inserted == 0)
 }
 
 /// The create's link is stored: it is no longer in doubt.
 pub async fn end_create(client: &impl GenericClient, ark_id: &str) -> Result<(), tokio_postgres::Error> {
-    client.execute("DELETE FROM jira_pending_creates WHERE arkhitekton_id = $1", &[&ark_id]).await.map(drop)
+    prepared::execute(client, "DELETE FROM jira_pending_creates WHERE arkhitekton_id = $1", &[&ark_id]).await.map(drop)
 }
 
 pub async fn unlink_mapping(client: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute("UPDATE jira_integration_mappings SET sync_status = 'unlinked' WHERE id = $1", &[&id])
+    prepared::execute(client, "UPDATE jira_integration_mappings SET sync_status = 'unlinked' WHERE id = $1", &[&id])
         .await
         .map(drop)
 }
@@ -203,7 +207,7 @@ pub async fn sync_state(
     id: &str,
 ) -> Result<Option<(DateTime<Utc>, Option<DateTime<Utc>>, Option<String>)>, tokio_postgres::Error> {
     let sql = format!("SELECT updated_at, last_synced_at, sync_status FROM {} WHERE id = $1", kind.table());
-    Ok(client.query_opt(&sql, &[&id]).await?.map(|r| (r.get(0), r.get(1), r.get(2))))
+    Ok(prepared::query_opt(client, &sql, &[&id]).await?.map(|r| (r.get(0), r.get(1), r.get(2))))
 }
 
 /// Stores the issue an item is linked to (bookkeeping: no push follows).
@@ -218,7 +222,7 @@ pub async fn set_issue(
         "UPDATE {} SET jira_issue_key = $2, jira_issue_id = $3, sync_to_jira = true WHERE id = $1",
         kind.table()
     );
-    client.execute(&sql, &[&id, &issue_key, &issue_id]).await.map(drop)
+    prepared::execute(client, &sql, &[&id, &issue_key, &issue_id]).await.map(drop)
 }
 
 /// After the version edited at `version` reached Jira (or came from it):
@@ -235,7 +239,7 @@ pub async fn mark_synced(
              sync_status = CASE WHEN updated_at <= $2 THEN 'synced' ELSE sync_status END WHERE id = $1",
         kind.table()
     );
-    client.execute(&sql, &[&id, &version]).await.map(drop)
+    prepared::execute(client, &sql, &[&id, &version]).await.map(drop)
 }
 
 /// [`mark_synced`] for the first push, which made the item's issue: the
@@ -254,7 +258,7 @@ pub async fn mark_created(
              sync_status = CASE WHEN updated_at <= $2 THEN 'synced' ELSE sync_status END WHERE id = $1",
         kind.table()
     );
-    client.execute(&sql, &[&id, &version, &issue_key, &issue_id]).await.map(drop)
+    prepared::execute(client, &sql, &[&id, &version, &issue_key, &issue_id]).await.map(drop)
 }
 
 /// After Jira's version was applied to an item with no unsynced edits of
@@ -269,7 +273,7 @@ pub async fn mark_synced_inbound(
          WHERE id = $1 AND (sync_status IS NULL OR sync_status = 'synced')",
         kind.table()
     );
-    client.execute(&sql, &[&id]).await.map(drop)
+    prepared::execute(client, &sql, &[&id]).await.map(drop)
 }
 
 pub async fn mark_error(
@@ -279,7 +283,7 @@ pub async fn mark_error(
     message: &str,
 ) -> Result<(), tokio_postgres::Error> {
     let sql = format!("UPDATE {} SET sync_status = 'error', sync_error = $2 WHERE id = $1", kind.table());
-    client.execute(&sql, &[&id, &message]).await.map(drop)
+    prepared::execute(client, &sql, &[&id, &message]).await.map(drop)
 }
 
 /// The issue is gone from Jira: keep the item, stop syncing it.
@@ -292,7 +296,7 @@ pub async fn mark_disabled(
         "UPDATE {} SET sync_status = 'disabled', sync_error = 'the Jira issue was deleted' WHERE id = $1",
         kind.table()
     );
-    client.execute(&sql, &[&id]).await.map(drop)
+    prepared::execute(client, &sql, &[&id]).await.map(drop)
 }
 
 /// One row of the audit trail.
@@ -314,29 +318,29 @@ pub struct SyncLog<'a> {
 }
 
 pub async fn insert_log(client: &impl GenericClient, log: &SyncLog<'_>) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute(
-            "INSERT INTO jira_sync_logs (mapping_id, arkhitekton_id, jira_issue_key, sync_direction, sync_type, \
+    prepared::execute(
+        client,
+        "INSERT INTO jira_sync_logs (mapping_id, arkhitekton_id, jira_issue_key, sync_direction, sync_type, \
                  sync_source, request_payload, response_payload, status, error_message, error_code, duration_ms, \
                  retry_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            &[
-                &log.mapping_id,
-                &log.arkhitekton_id,
-                &log.jira_issue_key,
-                &log.direction,
-                &log.sync_type,
-                &log.source,
-                &log.request,
-                &log.response,
-                &log.status,
-                &log.error_message,
-                &log.error_code,
-                &log.duration_ms,
-                &log.retry_count,
-            ],
-        )
-        .await
-        .map(drop)
+        &[
+            &log.mapping_id,
+            &log.arkhitekton_id,
+            &log.jira_issue_key,
+            &log.direction,
+            &log.sync_type,
+            &log.source,
+            &log.request,
+            &log.response,
+            &log.status,
+            &log.error_message,
+            &log.error_code,
+            &log.duration_ms,
+            &log.retry_count,
+        ],
+    )
+    .await
+    .map(drop)
 }
 
 /// A project's map overrides (JSON) and import setting; defaults when the
@@ -345,9 +349,12 @@ pub async fn project_settings(
     client: &impl GenericClient,
     project_key: &str,
 ) -> Result<(Value, bool), tokio_postgres::Error> {
-    let row = client
-        .query_opt("SELECT maps, import_unmapped FROM jira_project_settings WHERE project_key = $1", &[&project_key])
-        .await?;
+    let row = prepared::query_opt(
+        client,
+        "SELECT maps, import_unmapped FROM jira_project_settings WHERE project_key = $1",
+        &[&project_key],
+    )
+    .await?;
     Ok(row.map_or((serde_json::json!({}), false), |r| (r.get(0), r.get(1))))
 }
 
@@ -366,51 +373,53 @@ pub struct NewConflict<'a> {
 }
 
 pub async fn insert_conflict(client: &impl GenericClient, c: &NewConflict<'_>) -> Result<Uuid, tokio_postgres::Error> {
-    let row = client
-        .query_one(
-            "INSERT INTO sync_conflicts (arkhitekton_id, arkhitekton_type, jira_issue_key, arkhitekton_version, \
+    let row = prepared::query_one(
+        client,
+        "INSERT INTO sync_conflicts (arkhitekton_id, arkhitekton_type, jira_issue_key, arkhitekton_version, \
                  jira_version, applied, resolution, arkhitekton_updated_at, jira_updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            &[
-                &c.arkhitekton_id,
-                &c.kind.type_name(),
-                &c.jira_issue_key,
-                &c.arkhitekton_version,
-                &c.jira_version,
-                &c.applied,
-                &c.resolution,
-                &c.arkhitekton_updated_at,
-                &c.jira_updated_at,
-            ],
-        )
-        .await?;
+        &[
+            &c.arkhitekton_id,
+            &c.kind.type_name(),
+            &c.jira_issue_key,
+            &c.arkhitekton_version,
+            &c.jira_version,
+            &c.applied,
+            &c.resolution,
+            &c.arkhitekton_updated_at,
+            &c.jira_updated_at,
+        ],
+    )
+    .await?;
     Ok(row.get(0))
 }
 
 /// Sets this transaction's change source (`SET LOCAL`): the outbox
 /// triggers read it, and `jira` makes a push impossible.
 pub async fn set_change_source(client: &impl GenericClient, source: &str) -> Result<(), tokio_postgres::Error> {
-    client.execute("SELECT set_config('arksync.sync_source', $1, true)", &[&source]).await.map(drop)
+    prepared::execute(client, "SELECT set_config('arksync.sync_source', $1, true)", &[&source]).await.map(drop)
 }
 
 /// Jira projects that items sync with (linked or asked to).
 pub async fn synced_projects(client: &impl GenericClient) -> Result<Vec<String>, tokio_postgres::Error> {
-    let rows = client
-        .query(
-            "SELECT jira_project_key FROM jira_integration_mappings WHERE sync_status <> 'unlinked' \
+    let rows = prepared::query(
+        client,
+        "SELECT jira_project_key FROM jira_integration_mappings WHERE sync_status <> 'unlinked' \
              UNION SELECT jira_project_key FROM user_stories WHERE sync_to_jira AND jira_project_key IS NOT NULL \
              UNION SELECT jira_project_key FROM defects WHERE sync_to_jira AND jira_project_key IS NOT NULL \
              UNION SELECT jira_project_key FROM epics WHERE sync_to_jira AND jira_project_key IS NOT NULL \
              ORDER BY 1",
-            &[],
-        )
-        .await?;
+        &[],
+    )
+    .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// A reconciliation high-water mark.
 pub async fn cursor(client: &impl GenericClient, name: &str) -> Result<Option<DateTime<Utc>>, tokio_postgres::Error> {
-    Ok(client.query_opt("SELECT position FROM sync_cursors WHERE name = $1", &[&name]).await?.map(|r| r.get(0)))
+    Ok(prepared::query_opt(client, "SELECT position FROM sync_cursors WHERE name = $1", &[&name])
+        .await?
+        .map(|r| r.get(0)))
 }
 
 pub async fn set_cursor(
@@ -418,22 +427,21 @@ pub async fn set_cursor(
     name: &str,
     at: DateTime<Utc>,
 ) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute(
-            "INSERT INTO sync_cursors (name, position) VALUES ($1, $2) \
+    prepared::execute(
+        client,
+        "INSERT INTO sync_cursors (name, position) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
-            &[&name, &at],
-        )
-        .await
-        .map(drop)
+        &[&name, &at],
+    )
+    .await
+    .map(drop)
 }
 
 /// Enqueues a push for syncing items whose last push failed, or that were
 /// edited after their last sync with no push waiting or running (a lost
 /// job, a crash). Returns how many jobs were added.
 pub async fn enqueue_stale_pushes(client: &impl GenericClient, limit: i64) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
+    prepared::execute(client,
             "INSERT INTO jobs (kind, payload, unique_key, max_attempts) \
              SELECT 'push_to_jira', jsonb_build_object('type', kind, 'id', id), 'push:' || id, 25 FROM ( \
                  SELECT 'user_story' AS kind, id, updated_at, last_synced_at, sync_status, sync_to_jira FROM user_stories \

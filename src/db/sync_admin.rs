@@ -2,8 +2,9 @@
 //! mapping endpoints, stats, retries and an item's sync history.
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde_json::{Value, json};
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::work_items::timestamp;

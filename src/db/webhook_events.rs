@@ -1,8 +1,10 @@
 //! SQL of the webhook inbox (`jira_webhook_events`).
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde_json::Value;
-use tokio_postgres::GenericClient;
+
+use super::prepared;
 use uuid::Uuid;
 
 use super::raw_json::RawJson;
@@ -33,9 +35,9 @@ pub async fn insert_batch(
     client: &impl GenericClient,
     events: &NewEvents,
 ) -> Result<Vec<(String, Uuid, i64)>, tokio_postgres::Error> {
-    let rows = client
-        .query(
-            "WITH input AS ( \
+    let rows = prepared::query(
+        client,
+        "WITH input AS ( \
                  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], \
                                       $7::text[], $8::int[]) WITH ORDINALITY \
                      AS i(id, idempotency_key, event_type, issue_key, issue_id, payload, webhook_id, retry, ord)), \
@@ -51,20 +53,20 @@ pub async fn insert_batch(
                  SELECT $9, jsonb_build_object('eventId', events.id), $10 FROM events \
                  RETURNING id, (payload->>'eventId')::uuid AS event_id) \
              SELECT events.idempotency_key, events.id, jobs.id FROM events JOIN jobs ON jobs.event_id = events.id",
-            &[
-                &events.ids,
-                &events.idempotency_keys,
-                &events.event_types,
-                &events.issue_keys,
-                &events.issue_ids,
-                &events.payloads,
-                &events.webhook_ids,
-                &events.retries,
-                &PROCESS_JOB,
-                &PROCESS_MAX_ATTEMPTS,
-            ],
-        )
-        .await?;
+        &[
+            &events.ids,
+            &events.idempotency_keys,
+            &events.event_types,
+            &events.issue_keys,
+            &events.issue_ids,
+            &events.payloads,
+            &events.webhook_ids,
+            &events.retries,
+            &PROCESS_JOB,
+            &PROCESS_MAX_ATTEMPTS,
+        ],
+    )
+    .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
 }
 
@@ -73,12 +75,12 @@ pub async fn find_by_keys(
     client: &impl GenericClient,
     keys: &[String],
 ) -> Result<Vec<(String, Uuid, String)>, tokio_postgres::Error> {
-    let rows = client
-        .query(
-            "SELECT idempotency_key, id, processing_status FROM jira_webhook_events WHERE idempotency_key = ANY($1)",
-            &[&keys],
-        )
-        .await?;
+    let rows = prepared::query(
+        client,
+        "SELECT idempotency_key, id, processing_status FROM jira_webhook_events WHERE idempotency_key = ANY($1)",
+        &[&keys],
+    )
+    .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
 }
 
@@ -91,18 +93,18 @@ pub struct EventStatus {
 }
 
 pub async fn status(client: &impl GenericClient, id: Uuid) -> Result<Option<EventStatus>, tokio_postgres::Error> {
-    let row = client
-        .query_opt(
-            "SELECT processing_status, processing_error, processed_at FROM jira_webhook_events WHERE id = $1",
-            &[&id],
-        )
-        .await?;
+    let row = prepared::query_opt(
+        client,
+        "SELECT processing_status, processing_error, processed_at FROM jira_webhook_events WHERE id = $1",
+        &[&id],
+    )
+    .await?;
     Ok(row.map(|r| EventStatus { status: r.get(0), error: r.get(1), processed_at: r.get(2) }))
 }
 
 /// The stored payload of a delivery.
 pub async fn payload(client: &impl GenericClient, id: Uuid) -> Result<Option<Value>, tokio_postgres::Error> {
-    let row = client.query_opt("SELECT raw_payload FROM jira_webhook_events WHERE id = $1", &[&id]).await?;
+    let row = prepared::query_opt(client, "SELECT raw_payload FROM jira_webhook_events WHERE id = $1", &[&id]).await?;
     Ok(row.map(|r| r.get(0)))
 }
 
@@ -113,18 +115,20 @@ pub async fn finish(
     status: &str,
     error: Option<&str>,
 ) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute(
-            "UPDATE jira_webhook_events SET processing_status = $2, processing_error = $3, processed_at = now() \
+    prepared::execute(
+        client,
+        "UPDATE jira_webhook_events SET processing_status = $2, processing_error = $3, processed_at = now() \
              WHERE id = $1",
-            &[&id, &status, &error],
-        )
-        .await
-        .map(drop)
+        &[&id, &status, &error],
+    )
+    .await
+    .map(drop)
 }
 
 /// Notes why processing failed this time; the delivery stays `pending`
 /// and its job retries.
 pub async fn note_error(client: &impl GenericClient, id: Uuid, error: &str) -> Result<(), tokio_postgres::Error> {
-    client.execute("UPDATE jira_webhook_events SET processing_error = $2 WHERE id = $1", &[&id, &error]).await.map(drop)
+    prepared::execute(client, "UPDATE jira_webhook_events SET processing_error = $2 WHERE id = $1", &[&id, &error])
+        .await
+        .map(drop)
 }

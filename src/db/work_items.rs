@@ -4,8 +4,10 @@
 //! come from code, never from input); every value travels as a parameter.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use deadpool_postgres::GenericClient;
 use serde_json::{Map, Value, json};
-use tokio_postgres::GenericClient;
+
+use super::prepared;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -102,7 +104,7 @@ pub async fn get(
     jira_base_url: Option<&str>,
 ) -> Result<Option<Value>, tokio_postgres::Error> {
     let sql = format!("{} WHERE t.id = $1", select_list(kind));
-    let row = client.query_opt(&sql, &[&id]).await?;
+    let row = prepared::query_opt(client, &sql, &[&id]).await?;
     Ok(row.map(|r| row_to_json(kind, &r, jira_base_url)))
 }
 
@@ -114,7 +116,7 @@ pub async fn lock_sync_target(
     id: &str,
 ) -> Result<Option<(Option<String>, Option<String>)>, tokio_postgres::Error> {
     let sql = format!("SELECT jira_project_key, jira_issue_key FROM {} WHERE id = $1 FOR UPDATE", kind.table());
-    let row = client.query_opt(&sql, &[&id]).await?;
+    let row = prepared::query_opt(client, &sql, &[&id]).await?;
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 

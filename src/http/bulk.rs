@@ -67,7 +67,7 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> HttpResult {
     let mut known: HashSet<String> = HashSet::new();
     for kind in EntityKind::ALL {
         let ids: Vec<&str> = wanted.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id).collect();
-        for (id, syncs) in sql::existing(&*tx, kind, &ids).await? {
+        for (id, syncs) in sql::existing(&tx, kind, &ids).await? {
             if syncs {
                 syncing.insert(id.clone());
             }
@@ -78,7 +78,7 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> HttpResult {
     // A pull needs a linked issue; a push needs an item that syncs.
     let eligible: HashSet<String> = if pulls {
         let known_ids: Vec<&str> = known.iter().map(String::as_str).collect();
-        sql::live_links(&*tx, &known_ids).await?.into_iter().map(|(id, _, _)| id).collect()
+        sql::live_links(&tx, &known_ids).await?.into_iter().map(|(id, _, _)| id).collect()
     } else {
         syncing
     };
@@ -92,11 +92,11 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> HttpResult {
         .map(|id| json!({"id": id, "reason": "no such item"}))
         .chain(ineligible.iter().map(|id| json!({"id": id, "reason": why_not})))
         .collect();
-    let operation = sql::insert(&*tx, direction, &chosen, &Value::Array(skipped)).await?;
+    let operation = sql::insert(&tx, direction, &chosen, &Value::Array(skipped)).await?;
     let mut job = NewJob::new(BULK_JOB, json!({ "operationId": operation }));
     job.unique_key = Some(format!("bulk:{operation}"));
-    let job_id = jobs::insert(&*tx, &job).await?;
-    jobs::notify(&*tx).await?;
+    let job_id = jobs::insert(&tx, &job).await?;
+    jobs::notify(&tx).await?;
     tx.commit().await?;
     let ineligible_name = if pulls { "notLinkedIds" } else { "notSyncingIds" };
     let mut answer = json!({
@@ -113,12 +113,12 @@ pub async fn get(state: &AppState, id: &str) -> HttpResult {
     let not_found = || ApiError::NotFound(format!("no bulk sync with id `{id}`"));
     let uuid: Uuid = id.parse().map_err(|_| not_found())?;
     let client = state.pool.get().await?;
-    let op = sql::get(&**client, uuid).await?.ok_or_else(not_found)?;
+    let op = sql::get(&client, uuid).await?.ok_or_else(not_found)?;
     let (synced, failed, status) = if op.direction == "from_jira" {
         let failed = i64::from(op.pull_failed);
         (i64::from(op.pulled) - failed, failed, op.status.clone())
     } else {
-        let (synced, failed) = sql::progress(&**client, uuid).await?;
+        let (synced, failed) = sql::progress(&client, uuid).await?;
         let pending = i64::from(op.total) - synced - failed;
         let done = op.status == "enqueued" && pending <= 0;
         (synced, failed, if done { "completed".to_owned() } else { op.status.clone() })

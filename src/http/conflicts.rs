@@ -41,7 +41,7 @@ pub async fn list(state: &AppState, req: &Request<Incoming>) -> HttpResult {
         }
     }
     let client = state.pool.get().await?;
-    let rows = sql::list(&**client, &filter, limit + 1).await?;
+    let rows = sql::list(&client, &filter, limit + 1).await?;
     let mut rows: Vec<_> = rows.into_iter().map(|(c, id)| (c.json, c.created_at, id)).collect();
     Ok(json_response(StatusCode::OK, &page(&mut rows, limit)))
 }
@@ -53,7 +53,7 @@ fn not_found(id: &str) -> ApiError {
 pub async fn get(state: &AppState, id: &str) -> HttpResult {
     let uuid: Uuid = id.parse().map_err(|_| not_found(id))?;
     let client = state.pool.get().await?;
-    let conflict = sql::get(&**client, uuid).await?.ok_or_else(|| not_found(id))?;
+    let conflict = sql::get(&client, uuid).await?.ok_or_else(|| not_found(id))?;
     Ok(json_response(StatusCode::OK, &conflict.json))
 }
 
@@ -71,7 +71,7 @@ pub async fn resolve(state: &AppState, id: &str, req: Request<Incoming>) -> Http
     }
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let conflict = sql::lock(&*tx, uuid).await?.ok_or_else(|| not_found(id))?;
+    let conflict = sql::lock(&tx, uuid).await?.ok_or_else(|| not_found(id))?;
     if conflict.status == "resolved" {
         return Err(ApiError::Conflict { code: "already_resolved", message: format!("conflict `{id}` is resolved") });
     }
@@ -84,11 +84,11 @@ pub async fn resolve(state: &AppState, id: &str, req: Request<Incoming>) -> Http
     };
     if let Some(version) = version {
         if choice == "jira" {
-            sync_sql::set_change_source(&*tx, "jira").await?;
+            sync_sql::set_change_source(&tx, "jira").await?;
         }
         let patch = input::parse(kind, version, Mode::Patch)?;
         let item = &conflict.arkhitekton_id;
-        let found = work_items::update(&*tx, kind, item, &patch.assignments, &patch.sync)
+        let found = work_items::update(&tx, kind, item, &patch.assignments, &patch.sync)
             .await
             .map_err(|e| write_error(kind, e))?;
         if !found {
@@ -98,13 +98,13 @@ pub async fn resolve(state: &AppState, id: &str, req: Request<Incoming>) -> Http
             });
         }
     }
-    sql::mark_resolved(&*tx, uuid, choice).await?;
+    sql::mark_resolved(&tx, uuid, choice).await?;
     tx.commit().await?;
     if choice == "arkhitekton" {
         // Even when the item already held these values (no edit, so no
         // trigger push), Jira must get them.
-        sync_admin::enqueue_pushes(&**client, &[(kind, conflict.arkhitekton_id.clone())]).await?;
+        sync_admin::enqueue_pushes(&client, &[(kind, conflict.arkhitekton_id.clone())]).await?;
     }
-    let resolved = sql::get(&**client, uuid).await?.ok_or_else(|| not_found(id))?;
+    let resolved = sql::get(&client, uuid).await?.ok_or_else(|| not_found(id))?;
     Ok(json_response(StatusCode::OK, &resolved.json))
 }

@@ -148,7 +148,7 @@ async fn show(state: &AppState, id: &str, status: StatusCode) -> Result<Resp, Ap
 
 pub async fn delete(state: &AppState, id: &str) -> Result<Resp, ApiError> {
     let client = state.pool.get().await?;
-    if !crate::db::connections::delete(&**client, parse_id(id)?).await? {
+    if !crate::db::connections::delete(&client, parse_id(id)?).await? {
         return Err(ApiError::NotFound(format!("no Jira connection {id}")));
     }
     Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Full::new(Bytes::new())).expect("static response"))

@@ -21,7 +21,7 @@ type HttpResult = Result<Response<Full<Bytes>>, ApiError>;
 /// The live mapping of an item.
 pub async fn get(state: &AppState, ark_id: &str) -> HttpResult {
     let client = state.pool.get().await?;
-    let mapping = sync_admin::live_mapping_json(&**client, ark_id, state.jira_base_url.as_deref()).await?;
+    let mapping = sync_admin::live_mapping_json(&client, ark_id, state.jira_base_url.as_deref()).await?;
     let mapping = mapping.ok_or_else(|| ApiError::NotFound(format!("`{ark_id}` is not linked to a Jira issue")))?;
     Ok(json_response(StatusCode::OK, &mapping))
 }
@@ -67,7 +67,7 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> HttpResult {
     let body = read_json(req, state.max_body_bytes).await?;
     let link = parse_link(&body)?;
     let client = state.pool.get().await?;
-    match sync_admin::item_link_state(&**client, link.kind, link.id).await? {
+    match sync_admin::item_link_state(&client, link.kind, link.id).await? {
         None => return Err(super::work_items::not_found(link.kind, link.id)),
         Some(true) => return Err(already_linked(format!("`{}` is already linked to a Jira issue", link.id))),
         Some(false) => {}
@@ -87,16 +87,16 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> HttpResult {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     // Bookkeeping from Jira's side: the triggers enqueue nothing for it.
-    sync_sql::set_change_source(&*tx, "jira").await?;
-    if sync_admin::item_link_state(&*tx, link.kind, link.id).await?.is_none() {
+    sync_sql::set_change_source(&tx, "jira").await?;
+    if sync_admin::item_link_state(&tx, link.kind, link.id).await?.is_none() {
         return Err(super::work_items::not_found(link.kind, link.id));
     }
-    let relinked = sync_admin::relink_mapping(&*tx, link.id, link.issue_key, &issue_id, link.project)
+    let relinked = sync_admin::relink_mapping(&tx, link.id, link.issue_key, &issue_id, link.project)
         .await
         .map_err(|e| unique_to_conflict(e, link.issue_key))?;
     if relinked.is_none() {
         let mapping = sync_sql::insert_mapping(
-            &*tx,
+            &tx,
             link.kind,
             link.id,
             link.issue_key,
@@ -111,13 +111,13 @@ pub async fn create(state: &AppState, req: Request<Incoming>) -> HttpResult {
             return Err(already_linked(format!("`{}` is already linked to {}", link.id, mapping.jira_issue_key)));
         }
     }
-    sync_sql::set_issue(&*tx, link.kind, link.id, link.issue_key, &issue_id)
+    sync_sql::set_issue(&tx, link.kind, link.id, link.issue_key, &issue_id)
         .await
         .map_err(|e| unique_to_conflict(e, link.issue_key))?;
-    sync_admin::set_linked_item(&*tx, link.kind, link.id, link.project).await?;
+    sync_admin::set_linked_item(&tx, link.kind, link.id, link.project).await?;
     tx.commit().await?;
-    sync_admin::enqueue_pushes(&**client, &[(link.kind, link.id.to_owned())]).await?;
-    let json = sync_admin::live_mapping_json(&**client, link.id, state.jira_base_url.as_deref()).await?;
+    sync_admin::enqueue_pushes(&client, &[(link.kind, link.id.to_owned())]).await?;
+    let json = sync_admin::live_mapping_json(&client, link.id, state.jira_base_url.as_deref()).await?;
     Ok(json_response(StatusCode::CREATED, &json.unwrap_or_default()))
 }
 
@@ -137,8 +137,8 @@ pub async fn delete(state: &AppState, mapping_id: &str) -> HttpResult {
     let id: Uuid = mapping_id.parse().map_err(|_| not_found())?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let (kind, ark_id) = sync_admin::unlink_mapping(&*tx, id).await?.ok_or_else(not_found)?;
-    sync_admin::clear_item_link(&*tx, kind, &ark_id).await?;
+    let (kind, ark_id) = sync_admin::unlink_mapping(&tx, id).await?.ok_or_else(not_found)?;
+    sync_admin::clear_item_link(&tx, kind, &ark_id).await?;
     tx.commit().await?;
     Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Full::new(Bytes::new())).expect("static response"))
 }

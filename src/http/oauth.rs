@@ -70,8 +70,8 @@ pub async fn authorize(state: &AppState, req: &Request<Incoming>) -> Result<Resp
     let (session, oauth_state) = (random_token(), random_token());
     let expires = chrono::Utc::now() + chrono::Duration::minutes(STATE_TTL_MINUTES);
     let client = state.pool.get().await?;
-    sql::prune_oauth_states(&**client).await?;
-    sql::insert_oauth_state(&**client, &oauth_state, conn.id, &session_hash(&session), expires).await?;
+    sql::prune_oauth_states(&client).await?;
+    sql::insert_oauth_state(&client, &oauth_state, conn.id, &session_hash(&session), expires).await?;
     let secure = if redirect.starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!(
         "{COOKIE_NAME}={session}; HttpOnly; SameSite=Lax; Path=/api/jira/oauth; Max-Age={}{secure}",
@@ -105,7 +105,7 @@ pub async fn callback(state: &AppState, req: &Request<Incoming>) -> Result<Resp,
         return Err(bad("invalid_state", "the callback needs `code` and `state`"));
     };
     let client = state.pool.get().await?;
-    let taken = sql::take_oauth_state(&**client, &oauth_state).await?;
+    let taken = sql::take_oauth_state(&client, &oauth_state).await?;
     drop(client);
     let Some((connection_id, expected)) = taken else {
         return Err(bad(
@@ -136,7 +136,7 @@ async fn record_account(state: &AppState, id: i64) {
         let conn = state.connections.load(id).await?.ok_or(crate::jira::Error::Config("deleted".into()))?;
         let account = JiraClient::new(&conn, &state.connections)?.myself().await?;
         let client = state.pool.get().await?;
-        sql::set_account_id(&**client, id, &account).await?;
+        sql::set_account_id(&client, id, &account).await?;
         Ok::<_, crate::jira::Error>(())
     };
     if let Err(e) = result.await {

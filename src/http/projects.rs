@@ -40,7 +40,7 @@ fn settings_json(s: &ProjectSettings) -> Value {
 pub async fn get(state: &AppState, key: &str) -> HttpResult {
     let key = checked_key(key)?;
     let client = state.pool.get().await?;
-    Ok(json_response(StatusCode::OK, &settings_json(&sql::get(&**client, key).await?)))
+    Ok(json_response(StatusCode::OK, &settings_json(&sql::get(&client, key).await?)))
 }
 
 /// Sets `importUnmapped` and/or `maps`; a key left out keeps its value.
@@ -58,7 +58,7 @@ pub async fn put(state: &AppState, key: &str, req: Request<Incoming>) -> HttpRes
         return Err(body::missing("importUnmapped", "give `importUnmapped`, `maps` or both"));
     }
     let client = state.pool.get().await?;
-    let stored = sql::upsert(&**client, key, maps.as_ref(), import_unmapped).await?;
+    let stored = sql::upsert(&client, key, maps.as_ref(), import_unmapped).await?;
     Ok(json_response(StatusCode::OK, &settings_json(&stored)))
 }
 

@@ -41,25 +41,25 @@ pub async fn sync_to_jira(state: &AppState, kind: EntityKind, id: &str, req: Req
     }
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let (stored, linked) = work_items::lock_sync_target(&*tx, kind, id).await?.ok_or_else(|| not_found(kind, id))?;
+    let (stored, linked) = work_items::lock_sync_target(&tx, kind, id).await?.ok_or_else(|| not_found(kind, id))?;
     if project.is_none() && stored.is_none() && linked.is_none() {
         return Err(missing(
             "jiraProjectKey",
             "`jiraProjectKey` is required to sync an item that has none and is not linked to a Jira issue",
         ));
     }
-    sync_admin::set_sync_intent(&*tx, kind, id, project).await?;
-    crate::db::sync::forget_synced_fields(&*tx, id).await?;
+    sync_admin::set_sync_intent(&tx, kind, id, project).await?;
+    crate::db::sync::forget_synced_fields(&tx, id).await?;
     tx.commit().await?;
     // After the commit, so a push already waiting (reused) reads this state.
-    let jobs = sync_admin::enqueue_pushes(&**client, &[(kind, id.to_owned())]).await?;
-    let item = work_items::get(&**client, kind, id, state.jira_base_url.as_deref()).await?;
+    let jobs = sync_admin::enqueue_pushes(&client, &[(kind, id.to_owned())]).await?;
+    let item = work_items::get(&client, kind, id, state.jira_base_url.as_deref()).await?;
     Ok(json_response(StatusCode::ACCEPTED, &json!({ "jobId": jobs.first().map(|(_, job)| job), "item": item })))
 }
 
 pub async fn stats(state: &AppState) -> HttpResult {
     let client = state.pool.get().await?;
-    Ok(json_response(StatusCode::OK, &sync_admin::stats(&**client).await?))
+    Ok(json_response(StatusCode::OK, &sync_admin::stats(&client).await?))
 }
 
 /// Re-enqueues the pushes of items whose sync is in error, oldest first.
@@ -69,15 +69,15 @@ pub async fn retry_failed(state: &AppState, req: Request<Incoming>) -> HttpResul
     let limit = body::opt_int(map, "limit", 1..=MAX_RETRY_LIMIT)?.unwrap_or(DEFAULT_RETRY_LIMIT);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let items = sync_admin::failed_items(&*tx, limit).await?;
+    let items = sync_admin::failed_items(&tx, limit).await?;
     for kind in EntityKind::ALL {
         let ids: Vec<&str> = items.iter().filter(|(k, _)| *k == kind).map(|(_, id)| id.as_str()).collect();
         if !ids.is_empty() {
-            sync_admin::mark_pending(&*tx, kind, &ids).await?;
+            sync_admin::mark_pending(&tx, kind, &ids).await?;
         }
     }
     tx.commit().await?;
-    let jobs = sync_admin::enqueue_pushes(&**client, &items).await?;
+    let jobs = sync_admin::enqueue_pushes(&client, &items).await?;
     let ids: Vec<&str> = items.iter().map(|(_, id)| id.as_str()).collect();
     Ok(json_response(StatusCode::OK, &json!({ "retried": jobs.len(), "ids": ids })))
 }
@@ -104,10 +104,10 @@ pub async fn history(state: &AppState, kind: EntityKind, id: &str, req: &Request
         }
     }
     let client = state.pool.get().await?;
-    if work_items::get(&**client, kind, id, None).await?.is_none() {
+    if work_items::get(&client, kind, id, None).await?.is_none() {
         return Err(not_found(kind, id));
     }
-    let mut rows = sync_admin::history(&**client, id, after, limit + 1).await?;
+    let mut rows = sync_admin::history(&client, id, after, limit + 1).await?;
     Ok(json_response(StatusCode::OK, &page(&mut rows, limit)))
 }
 

@@ -61,7 +61,7 @@ pub async fn status(state: &AppState, event_id: &str) -> HttpResult {
     let not_found = || ApiError::NotFound(format!("no webhook event with id `{event_id}`"));
     let id: uuid::Uuid = event_id.parse().map_err(|_| not_found())?;
     let client = state.pool.get().await?;
-    let event = webhook_events::status(&**client, id).await?.ok_or_else(not_found)?;
+    let event = webhook_events::status(&client, id).await?.ok_or_else(not_found)?;
     let mut body = json!({"status": event.status});
     if let Some(error) = event.error {
         body["error"] = json!(error);

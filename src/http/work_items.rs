@@ -26,11 +26,11 @@ pub const MAX_LIMIT: i64 = 200;
 pub async fn list(state: &AppState, kind: EntityKind, req: &Request<Incoming>) -> HttpResult {
     let (filter, limit) = parse_list_query(kind, &query_pairs(req))?;
     let client = state.pool.get().await?;
-    let mut rows = sql::list(&**client, kind, &filter, limit + 1, state.jira_base_url.as_deref()).await?;
+    let mut rows = sql::list(&client, kind, &filter, limit + 1, state.jira_base_url.as_deref()).await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = has_more.then(|| rows.last().map(|(_, ts, id)| encode_cursor(*ts, id))).flatten();
-    let stats = sql::sync_stats(&**client, kind).await?;
+    let stats = sql::sync_stats(&client, kind).await?;
     let data: Vec<Value> = rows.into_iter().map(|(item, _, _)| item).collect();
     Ok(json_response(
         StatusCode::OK,
@@ -48,7 +48,7 @@ pub async fn list(state: &AppState, kind: EntityKind, req: &Request<Incoming>) -
 
 pub async fn get(state: &AppState, kind: EntityKind, id: &str) -> HttpResult {
     let client = state.pool.get().await?;
-    let item = fetch(&**client, state, kind, id).await?;
+    let item = fetch(&client, state, kind, id).await?;
     Ok(json_response(StatusCode::OK, &item))
 }
 
@@ -56,8 +56,8 @@ pub async fn create(state: &AppState, kind: EntityKind, req: Request<Incoming>) 
     let body = read_json(req, state.max_body_bytes).await?;
     let input = input::parse(kind, &body, Mode::Create)?;
     let client = state.pool.get().await?;
-    let id = sql::insert(&**client, kind, &input.assignments, &input.sync).await.map_err(|e| write_error(kind, e))?;
-    let item = fetch(&**client, state, kind, &id).await?;
+    let id = sql::insert(&client, kind, &input.assignments, &input.sync).await.map_err(|e| write_error(kind, e))?;
+    let item = fetch(&client, state, kind, &id).await?;
     let mut response = json_response(StatusCode::CREATED, &item);
     if let Ok(location) = header::HeaderValue::from_str(&format!("/api/{}/{id}", kind.collection())) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -74,7 +74,7 @@ pub async fn patch(state: &AppState, kind: EntityKind, id: &str, req: Request<In
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let (stored_project, linked_key) =
-        sql::lock_sync_target(&*tx, kind, id).await?.ok_or_else(|| not_found(kind, id))?;
+        sql::lock_sync_target(&tx, kind, id).await?.ok_or_else(|| not_found(kind, id))?;
     if input.sync.sync_to_jira == Some(true) {
         let project = match &input.sync.jira_project_key {
             Some(given) => given.clone(),
@@ -89,9 +89,9 @@ pub async fn patch(state: &AppState, kind: EntityKind, id: &str, req: Request<In
             .into());
         }
     }
-    sql::update(&*tx, kind, id, &input.assignments, &input.sync).await.map_err(|e| write_error(kind, e))?;
+    sql::update(&tx, kind, id, &input.assignments, &input.sync).await.map_err(|e| write_error(kind, e))?;
     tx.commit().await?;
-    let item = fetch(&**client, state, kind, id).await?;
+    let item = fetch(&client, state, kind, id).await?;
     Ok(json_response(StatusCode::OK, &item))
 }
 
@@ -101,7 +101,7 @@ pub async fn delete(state: &AppState, kind: EntityKind, id: &str) -> HttpResult 
     }
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    if !sql::delete(&*tx, kind, id).await? {
+    if !sql::delete(&tx, kind, id).await? {
         return Err(not_found(kind, id));
     }
     tx.commit().await?;
@@ -109,7 +109,7 @@ pub async fn delete(state: &AppState, kind: EntityKind, id: &str) -> HttpResult 
 }
 
 async fn fetch(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl deadpool_postgres::GenericClient,
     state: &AppState,
     kind: EntityKind,
     id: &str,

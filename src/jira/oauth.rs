@@ -124,7 +124,7 @@ pub async fn complete_consent(store: &ConnectionStore, conn: &Connection, code: 
     };
     let sealed = store.seal(&credentials)?;
     let client = store.pool.get().await?;
-    sql::record_consent(&**client, conn.id, &sealed, expiry(tokens.expires_in), &site.id, &site.url).await?;
+    sql::record_consent(&client, conn.id, &sealed, expiry(tokens.expires_in), &site.id, &site.url).await?;
     Ok(site.id)
 }
 
@@ -201,7 +201,7 @@ impl TokenManager {
     pub async fn refresh(&self, stale: Option<&Secret>) -> Result<Secret, Error> {
         let mut client = self.pool().get().await?;
         let tx = client.transaction().await?;
-        let row = sql::get_for_update(&*tx, self.connection_id)
+        let row = sql::get_for_update(&tx, self.connection_id)
             .await?
             .ok_or_else(|| Error::Config("the connection was deleted".into()))?;
         if row.status == "needs_consent" {
@@ -240,13 +240,13 @@ impl TokenManager {
                     access_token: Some(answer.access_token.clone()),
                     refresh_token: answer.refresh_token.or(Some(refresh_token)),
                 };
-                sql::record_refresh(&*tx, self.connection_id, &self.store.seal(&rotated)?, at).await?;
+                sql::record_refresh(&tx, self.connection_id, &self.store.seal(&rotated)?, at).await?;
                 tx.commit().await?;
                 tracing::info!(connection = self.connection_id, "refreshed the Jira OAuth access token");
                 Ok(self.remember(Secret::new(answer.access_token), at))
             }
             Err(TokenFailure::InvalidGrant(reason)) => {
-                sql::mark_needs_consent(&*tx, self.connection_id, &reason).await?;
+                sql::mark_needs_consent(&tx, self.connection_id, &reason).await?;
                 tx.commit().await?;
                 *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 tracing::error!(connection = self.connection_id, %reason, "Jira OAuth grant refused: needs re-consent");

@@ -160,7 +160,7 @@ impl ConnectionStore {
             settings: &settings,
             status: status.as_str(),
         };
-        Ok(sql::insert(&**client, &new).await?)
+        Ok(sql::insert(&client, &new).await?)
     }
 
     /// Changes a connection's site, credentials or settings; `Ok(false)`
@@ -183,27 +183,27 @@ impl ConnectionStore {
             settings: settings.as_ref(),
             status: status.map(Status::as_str),
         };
-        Ok(sql::update(&**client, id, &sql_change).await?)
+        Ok(sql::update(&client, id, &sql_change).await?)
     }
 
     pub async fn load(&self, id: i64) -> Result<Option<Connection>, Error> {
         let client = self.pool.get().await?;
-        sql::get(&**client, id).await?.map(|row| self.open(row)).transpose()
+        sql::get(&client, id).await?.map(|row| self.open(row)).transpose()
     }
 
     pub async fn load_by_name(&self, name: &str) -> Result<Option<Connection>, Error> {
         let client = self.pool.get().await?;
-        sql::get_by_name(&**client, name).await?.map(|row| self.open(row)).transpose()
+        sql::get_by_name(&client, name).await?.map(|row| self.open(row)).transpose()
     }
 
     pub async fn summary(&self, id: i64) -> Result<Option<Summary>, Error> {
         let client = self.pool.get().await?;
-        Ok(sql::get(&**client, id).await?.map(Summary::from))
+        Ok(sql::get(&client, id).await?.map(Summary::from))
     }
 
     pub async fn list(&self) -> Result<Vec<Summary>, Error> {
         let client = self.pool.get().await?;
-        Ok(sql::list(&**client).await?.into_iter().map(Summary::from).collect())
+        Ok(sql::list(&client).await?.into_iter().map(Summary::from).collect())
     }
 
     /// Creates the `default` connection from the environment, once: an

@@ -60,7 +60,7 @@ async fn write(pool: &deadpool_postgres::Pool, ids: &[i64], attempts: &[i32]) {
     for _ in 0..40 {
         let result = async {
             let client = pool.get().await.map_err(anyhow::Error::from)?;
-            jobs::complete_many(&**client, ids, attempts).await.map_err(anyhow::Error::from)
+            jobs::complete_many(&client, ids, attempts).await.map_err(anyhow::Error::from)
         };
         match result.await {
             Ok(_) => return,

@@ -171,7 +171,7 @@ impl Worker {
 
     async fn claim(&self, kinds: &[String], n: usize) -> anyhow::Result<Vec<ClaimedJob>> {
         let client = self.queue_pool.get().await?;
-        Ok(jobs::claim(&**client, kinds, n as i64, self.config.lease, &self.config.id).await?)
+        Ok(jobs::claim(&client, kinds, n as i64, self.config.lease, &self.config.id).await?)
     }
 
     fn spawn_job(
@@ -213,7 +213,7 @@ impl Worker {
         }
         let released = async {
             let client = self.queue_pool.get().await?;
-            anyhow::Ok(jobs::release_many(&**client, &ids, &attempts).await?)
+            anyhow::Ok(jobs::release_many(&client, &ids, &attempts).await?)
         };
         match released.await {
             Ok(n) => tracing::info!(released = n, "gave unfinished jobs back to the queue"),
@@ -295,7 +295,7 @@ impl JobRun {
         let message = err.to_string();
         let result = async {
             let client = self.queue_pool.get().await?;
-            anyhow::Ok(jobs::fail(&**client, job.id, job.attempt, &message, retry_at, discard).await?)
+            anyhow::Ok(jobs::fail(&client, job.id, job.attempt, &message, retry_at, discard).await?)
         };
         match result.await {
             Ok(Some(state)) => tracing::warn!(error = %message, next = %state, "job failed"),
@@ -338,7 +338,7 @@ async fn heartbeat(pool: deadpool_postgres::Pool, id: i64, attempt: i32, lease: 
     tick.tick().await;
     loop {
         tick.tick().await;
-        let extended = async { jobs::extend_lease(&**pool.get().await.ok()?, id, attempt, lease).await.ok() };
+        let extended = async { jobs::extend_lease(&pool.get().await.ok()?, id, attempt, lease).await.ok() };
         if extended.await == Some(false) {
             tracing::warn!(job.id = id, "lost the claim on a running job (lease expired and rescued)");
             return;
@@ -359,13 +359,13 @@ async fn maintenance_loop(pool: deadpool_postgres::Pool, config: WorkerConfig, s
             () = stop.cancelled() => return,
         }
         let Ok(client) = pool.get().await else { continue };
-        match jobs::rescue_expired(&**client).await {
+        match jobs::rescue_expired(&client).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(rescued = n, "rescued jobs whose worker stopped answering"),
             Err(e) => tracing::warn!(error = %e, "rescuing expired jobs failed"),
         }
         while !stop.is_cancelled() {
-            match jobs::prune(&**client, config.completed_retention, config.discarded_retention, PRUNE_BATCH).await {
+            match jobs::prune(&client, config.completed_retention, config.discarded_retention, PRUNE_BATCH).await {
                 Ok(n) if n < PRUNE_BATCH as u64 => break,
                 Ok(_) => {}
                 Err(e) => {

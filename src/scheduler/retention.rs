@@ -30,7 +30,7 @@ impl Retention {
 /// past retention. Returns a retryable error on a database failure.
 pub async fn prune_retention(pool: &deadpool_postgres::Pool, retention: Retention) -> Result<(), JobError> {
     let client = pool.get().await.map_err(|e| JobError::Retry(e.into()))?;
-    let client = &**client;
+    let client = &client;
     let events = until_done(|| sql::prune_webhook_events(client, retention.webhook_event_days, BATCH)).await?;
     let logs = until_done(|| sql::prune_sync_logs(client, retention.sync_log_days, BATCH)).await?;
     let runs = until_done(|| scheduled_runs::prune(client, SCHEDULED_RUNS_DAYS, BATCH)).await?;

@@ -60,7 +60,7 @@ async fn run(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| JobError::Discard(anyhow::anyhow!("a bulk job without an operationId: {}", ctx.job.payload)))?;
     let client = ctx.pool.get().await.map_err(retry)?;
-    let Some(op) = bulk::get(&**client, id).await.map_err(retry)? else { return Ok(()) };
+    let Some(op) = bulk::get(&client, id).await.map_err(retry)? else { return Ok(()) };
     drop(client);
     if op.direction != "to_jira" {
         while !pull_page(engine, ctx, id).await? {}
@@ -79,14 +79,14 @@ fn skip(id: &str, reason: impl Into<String>) -> Value {
 /// Pulls the next page; true when every item has been pulled.
 async fn pull_page(engine: &Engine, ctx: &JobContext, id: Uuid) -> Result<bool, JobError> {
     let client = ctx.pool.get().await.map_err(retry)?;
-    let Some(op) = bulk::get(&**client, id).await.map_err(retry)? else { return Ok(true) };
+    let Some(op) = bulk::get(&client, id).await.map_err(retry)? else { return Ok(true) };
     let start = (op.pulled.max(0) as usize).min(op.entity_ids.len());
     if start == op.entity_ids.len() && op.status != "queued" {
         return Ok(true); // pulled already (a rerun of a job that died while pushing)
     }
     let end = (start + PULL_PAGE).min(op.entity_ids.len());
     let page: Vec<&str> = op.entity_ids[start..end].iter().map(String::as_str).collect();
-    let links = bulk::live_links(&**client, &page).await.map_err(retry)?;
+    let links = bulk::live_links(&client, &page).await.map_err(retry)?;
     drop(client);
     let mut skipped = Vec::new();
     if op.direction == "from_jira" {
@@ -105,11 +105,11 @@ async fn pull_page(engine: &Engine, ctx: &JobContext, id: Uuid) -> Result<bool, 
     };
     let mut client = ctx.pool.get().await.map_err(retry)?;
     let tx = client.transaction().await.map_err(retry)?;
-    let Some(now) = bulk::lock(&*tx, id).await.map_err(retry)? else { return Ok(true) };
+    let Some(now) = bulk::lock(&tx, id).await.map_err(retry)? else { return Ok(true) };
     if now.pulled != op.pulled {
         return Ok(false); // another run recorded this page meanwhile: go on from there
     }
-    bulk::record_pull(&*tx, id, end as i32, skipped.len() as i32, &Value::Array(skipped), status)
+    bulk::record_pull(&tx, id, end as i32, skipped.len() as i32, &Value::Array(skipped), status)
         .await
         .map_err(retry)?;
     tx.commit().await.map_err(retry)?;
@@ -181,7 +181,7 @@ async fn fetch(engine: &Engine, links: &[(String, String, String)]) -> Result<Ve
 async fn up_to_date(engine: &Engine, issue_id: &str, issue: &Value) -> Result<bool, JobError> {
     let updated = issue["fields"]["updated"].as_str().and_then(parse_jira_time).map(|t| t.with_timezone(&Utc));
     let client = engine.pool.get().await.map_err(retry)?;
-    let mapping = sync_sql::mapping_by_issue_id(&**client, issue_id).await.map_err(retry)?;
+    let mapping = sync_sql::mapping_by_issue_id(&client, issue_id).await.map_err(retry)?;
     Ok(match (mapping.and_then(|m| m.jira_updated_at), updated) {
         (Some(seen), Some(this)) => seen >= this,
         _ => false,
@@ -210,19 +210,19 @@ fn scalar(v: &Value) -> Option<String> {
 async fn enqueue_batch(ctx: &JobContext, id: Uuid) -> Result<bool, JobError> {
     let mut client = ctx.pool.get().await.map_err(retry)?;
     let tx = client.transaction().await.map_err(retry)?;
-    let Some(op) = bulk::lock(&*tx, id).await.map_err(retry)? else { return Ok(true) };
+    let Some(op) = bulk::lock(&tx, id).await.map_err(retry)? else { return Ok(true) };
     let (start, end) = next_batch(&op);
     let items: Vec<(EntityKind, String)> =
         op.entity_ids[start..end].iter().filter_map(|id| Some((EntityKind::from_id(id)?, id.clone()))).collect();
     for kind in EntityKind::ALL {
         let ids: Vec<&str> = items.iter().filter(|(k, _)| *k == kind).map(|(_, id)| id.as_str()).collect();
         if !ids.is_empty() {
-            sync_admin::mark_pending(&*tx, kind, &ids).await.map_err(retry)?;
+            sync_admin::mark_pending(&tx, kind, &ids).await.map_err(retry)?;
         }
     }
-    sync_admin::enqueue_pushes(&*tx, &items).await.map_err(retry)?;
+    sync_admin::enqueue_pushes(&tx, &items).await.map_err(retry)?;
     let done = end == op.entity_ids.len();
-    bulk::advance(&*tx, id, end as i32, done).await.map_err(retry)?;
+    bulk::advance(&tx, id, end as i32, done).await.map_err(retry)?;
     tx.commit().await.map_err(retry)?;
     tracing::debug!(operation = %id, enqueued = end, total = op.total, "bulk sync batch enqueued");
     Ok(done)

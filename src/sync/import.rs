@@ -89,26 +89,26 @@ pub async fn import(
         fields.get("updated").and_then(Value::as_str).and_then(parse_jira_time).map(|t| t.with_timezone(&chrono::Utc));
     let mut client = engine.pool.get().await.map_err(retry)?;
     let tx = client.transaction().await.map_err(retry)?;
-    sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
-    let id = work_items::insert(&*tx, c.kind, &c.input.assignments, &c.input.sync).await.map_err(retry)?;
+    sql::set_change_source(&tx, "jira").await.map_err(retry)?;
+    let id = work_items::insert(&tx, c.kind, &c.input.assignments, &c.input.sync).await.map_err(retry)?;
     let inserted =
-        sql::insert_mapping(&*tx, c.kind, &id, &c.key, issue_id, &c.issue_type, &c.project, "bi_directional").await;
+        sql::insert_mapping(&tx, c.kind, &id, &c.key, issue_id, &c.issue_type, &c.project, "bi_directional").await;
     let m = match inserted {
         Ok(m) => m,
         Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
             tx.rollback().await.map_err(retry)?;
-            return match sql::mapping_by_issue_id(&**client, issue_id).await.map_err(retry)? {
+            return match sql::mapping_by_issue_id(&client, issue_id).await.map_err(retry)? {
                 Some(m) => Ok(Imported::Lost(m)),
                 None => Err(retry(anyhow::anyhow!("a concurrent import of {} vanished; trying again", c.key))),
             };
         }
         Err(e) => return Err(retry(e)),
     };
-    sql::set_issue(&*tx, c.kind, &id, &c.key, issue_id).await.map_err(retry)?;
-    projects::mark_imported(&*tx, c.kind, &id).await.map_err(retry)?;
-    sql::mark_mapping_synced(&*tx, m.id, jira_updated).await.map_err(retry)?;
+    sql::set_issue(&tx, c.kind, &id, &c.key, issue_id).await.map_err(retry)?;
+    projects::mark_imported(&tx, c.kind, &id).await.map_err(retry)?;
+    sql::mark_mapping_synced(&tx, m.id, jira_updated).await.map_err(retry)?;
     // The item was made of Jira's values: both sides agree on them.
-    sql::merge_synced_fields(&*tx, m.id, &c.patch).await.map_err(retry)?;
+    sql::merge_synced_fields(&tx, m.id, &c.patch).await.map_err(retry)?;
     let log = SyncLog {
         mapping_id: Some(m.id),
         arkhitekton_id: Some(&id),
@@ -124,12 +124,12 @@ pub async fn import(
         duration_ms: started.elapsed().as_millis().min(i32::MAX as u128) as i32,
         retry_count: 0,
     };
-    sql::insert_log(&*tx, &log).await.map_err(retry)?;
+    sql::insert_log(&tx, &log).await.map_err(retry)?;
     let mut stamp = NewJob::new(STAMP_JOB, json!({"id": id, "issueId": issue_id, "issueKey": c.key}));
     stamp.unique_key = Some(format!("stamp:{id}"));
     stamp.max_attempts = 25;
-    jobs::insert(&*tx, &stamp).await.map_err(retry)?;
-    jobs::notify(&*tx).await.map_err(retry)?;
+    jobs::insert(&tx, &stamp).await.map_err(retry)?;
+    jobs::notify(&tx).await.map_err(retry)?;
     tx.commit().await.map_err(retry)?;
     tracing::info!(arkhitekton.id = %id, jira.key = %c.key, "imported an issue made in Jira");
     crate::metrics::sync_done("from_jira", "create", "success", started.elapsed(), None);
@@ -148,7 +148,7 @@ async fn candidate(
         return Ok(Err("the issue has no key".into()));
     };
     let client = engine.pool.get().await.map_err(retry)?;
-    let settings = projects::get(&**client, &project).await.map_err(retry)?;
+    let settings = projects::get(&client, &project).await.map_err(retry)?;
     drop(client);
     if !settings.import_unmapped {
         return Ok(Err(format!(
@@ -174,7 +174,7 @@ async fn candidate(
     let mut patch = item_patch(kind, fields, &field_map, &maps);
     if kind == EntityKind::UserStory {
         let client = engine.pool.get().await.map_err(retry)?;
-        if let Some(epic) = super::inbound::epic_of(&**client, side.flavor, &field_map, fields).await? {
+        if let Some(epic) = super::inbound::epic_of(&client, side.flavor, &field_map, fields).await? {
             patch.insert("epicId".into(), epic);
         }
     }
@@ -204,7 +204,7 @@ async fn stamp(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
         return Err(JobError::Discard(anyhow::anyhow!("a stamp job without id and issueId: {p}")));
     };
     let client = ctx.pool.get().await.map_err(retry)?;
-    let live = sql::mapping_by_issue_id(&**client, issue_id).await.map_err(retry)?;
+    let live = sql::mapping_by_issue_id(&client, issue_id).await.map_err(retry)?;
     drop(client);
     if live.is_some_and(|m| m.arkhitekton_id != id) {
         return Ok(()); // the issue has been linked to another item since

@@ -69,7 +69,7 @@ pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, 
         scalar(&incoming.issue["id"]).ok_or_else(|| JobError::Discard(anyhow::anyhow!("an issue without an id")))?;
     let fields = incoming.issue["fields"].as_object().cloned().unwrap_or_default();
     let client = engine.pool.get().await.map_err(retry)?;
-    let found = sql::mapping_by_issue_id(&**client, &issue_id).await.map_err(retry)?;
+    let found = sql::mapping_by_issue_id(&client, &issue_id).await.map_err(retry)?;
     drop(client); // linking and importing take their own connections
     let mapping = match found {
         Some(m) => m,
@@ -140,20 +140,20 @@ async fn link_by_arkhitekton_id(
     let issue_type = fields.get("issuetype").and_then(|t| t["name"].as_str()).unwrap_or_default().to_owned();
     let mut client = engine.pool.get().await.map_err(retry)?;
     let tx = client.transaction().await.map_err(retry)?;
-    if sql::sync_state(&*tx, kind, ark_id).await.map_err(retry)?.is_none() {
+    if sql::sync_state(&tx, kind, ark_id).await.map_err(retry)?.is_none() {
         return Ok(None);
     }
-    if sql::was_unlinked(&*tx, ark_id, key).await.map_err(retry)? {
+    if sql::was_unlinked(&tx, ark_id, key).await.map_err(retry)? {
         return Ok(None); // a person unlinked the two: only they link them again (POST /api/jira/mappings)
     }
-    sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
-    let m = sql::insert_mapping(&*tx, kind, ark_id, key, &issue_id, &issue_type, &project, "bi_directional")
+    sql::set_change_source(&tx, "jira").await.map_err(retry)?;
+    let m = sql::insert_mapping(&tx, kind, ark_id, key, &issue_id, &issue_type, &project, "bi_directional")
         .await
         .map_err(retry)?;
     if m.jira_issue_id != issue_id {
         return Ok(None); // the item is linked to another issue already
     }
-    sql::set_issue(&*tx, kind, ark_id, key, &issue_id).await.map_err(retry)?;
+    sql::set_issue(&tx, kind, ark_id, key, &issue_id).await.map_err(retry)?;
     tx.commit().await.map_err(retry)?;
     Ok(Some(m))
 }
@@ -161,11 +161,11 @@ async fn link_by_arkhitekton_id(
 async fn unlink(engine: &Engine, m: &Mapping, source: &'static str) -> Result<(), JobError> {
     let mut client = engine.pool.get().await.map_err(retry)?;
     let tx = client.transaction().await.map_err(retry)?;
-    sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
-    sql::unlink_mapping(&*tx, m.id).await.map_err(retry)?;
-    sql::mark_disabled(&*tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
+    sql::set_change_source(&tx, "jira").await.map_err(retry)?;
+    sql::unlink_mapping(&tx, m.id).await.map_err(retry)?;
+    sql::mark_disabled(&tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
     let log = log_row(m, "delete", source, json!({"event": "jira:issue_deleted"}), "success", None);
-    sql::insert_log(&*tx, &log).await.map_err(retry)?;
+    sql::insert_log(&tx, &log).await.map_err(retry)?;
     tx.commit().await.map_err(retry)
 }
 
@@ -180,11 +180,11 @@ async fn update_item(
 ) -> Result<Applied, JobError> {
     let field_map = side.client.field_map().await.map_err(|e| e.to_job_error())?;
     let mut client = engine.pool.get().await.map_err(retry)?;
-    let maps = project_maps(&**client, &m.jira_project_key).await?;
+    let maps = project_maps(&client, &m.jira_project_key).await?;
     let tx = client.transaction().await.map_err(retry)?;
     // One version of an issue at a time: two deliveries applied at once
     // would each pass the stale check, and the older could land last.
-    let Some(m) = &sql::lock_mapping(&*tx, m.id).await.map_err(retry)? else {
+    let Some(m) = &sql::lock_mapping(&tx, m.id).await.map_err(retry)? else {
         return ignored("the issue was unlinked meanwhile");
     };
     if let (Some(seen), Some(this)) = (m.jira_updated_at, jira_updated)
@@ -192,10 +192,10 @@ async fn update_item(
     {
         return ignored("stale: an equal or newer version of the issue was already applied");
     }
-    let Some(item) = work_items::get(&*tx, m.kind, &m.arkhitekton_id, None).await.map_err(retry)? else {
+    let Some(item) = work_items::get(&tx, m.kind, &m.arkhitekton_id, None).await.map_err(retry)? else {
         return ignored("the item no longer exists in ARKHITEKTON");
     };
-    let Some((item_updated, _, status)) = sql::sync_state(&*tx, m.kind, &m.arkhitekton_id).await.map_err(retry)? else {
+    let Some((item_updated, _, status)) = sql::sync_state(&tx, m.kind, &m.arkhitekton_id).await.map_err(retry)? else {
         return ignored("the item no longer exists in ARKHITEKTON");
     };
     if status.as_deref() == Some("disabled") {
@@ -204,15 +204,15 @@ async fn update_item(
     let fields = super::people::with_known_emails(&side.client, fields);
     let mut patch = item_patch(m.kind, &fields, &field_map, &maps);
     if m.kind == EntityKind::UserStory
-        && let Some(epic) = epic_of(&*tx, side.flavor, &field_map, &fields).await?
+        && let Some(epic) = epic_of(&tx, side.flavor, &field_map, &fields).await?
     {
         patch.insert("epicId".into(), epic);
     }
     let changes = differences(&item, &patch, side.flavor);
-    sql::set_change_source(&*tx, "jira").await.map_err(retry)?;
+    sql::set_change_source(&tx, "jira").await.map_err(retry)?;
     if changes.is_empty() {
-        sql::mark_mapping_synced(&*tx, m.id, jira_updated).await.map_err(retry)?;
-        sql::merge_synced_fields(&*tx, m.id, &patch).await.map_err(retry)?;
+        sql::mark_mapping_synced(&tx, m.id, jira_updated).await.map_err(retry)?;
+        sql::merge_synced_fields(&tx, m.id, &patch).await.map_err(retry)?;
         tx.commit().await.map_err(retry)?;
         return ignored("no change: the item already holds these values");
     }
@@ -230,14 +230,14 @@ async fn update_item(
         let parsed = input::parse(m.kind, &Value::Object(applied.clone()), Mode::Patch).map_err(|e| {
             JobError::Discard(anyhow::anyhow!("Jira's value cannot be stored in ARKHITEKTON: {}", e.message))
         })?;
-        work_items::update(&*tx, m.kind, &m.arkhitekton_id, &parsed.assignments, &SyncIntent::default())
+        work_items::update(&tx, m.kind, &m.arkhitekton_id, &parsed.assignments, &SyncIntent::default())
             .await
             .map_err(retry)?;
     }
     if !pending_here {
-        sql::mark_synced_inbound(&*tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
+        sql::mark_synced_inbound(&tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
     }
-    sql::mark_mapping_synced(&*tx, m.id, jira_updated).await.map_err(retry)?;
+    sql::mark_mapping_synced(&tx, m.id, jira_updated).await.map_err(retry)?;
     // Both sides now hold Jira's value wherever the item took it (or had
     // it already); a field where ours was kept stays unsynced for the push.
     let agreed: Map<String, Value> = patch
@@ -249,16 +249,16 @@ async fn update_item(
         })
         .map(|(f, v)| (f.clone(), v.clone()))
         .collect();
-    sql::merge_synced_fields(&*tx, m.id, &agreed).await.map_err(retry)?;
+    sql::merge_synced_fields(&tx, m.id, &agreed).await.map_err(retry)?;
     // Where the item keeps a value Jira lacks (its own newer edit, a
     // conflict it won, a union of labels), a push must follow; one may be
     // waiting already (coalesced), but an item in error has none.
     if changes.keys().any(|f| !agreed.contains_key(f)) {
-        sync_admin::mark_pending(&*tx, m.kind, &[m.arkhitekton_id.as_str()]).await.map_err(retry)?;
-        sync_admin::enqueue_pushes(&*tx, &[(m.kind, m.arkhitekton_id.clone())]).await.map_err(retry)?;
+        sync_admin::mark_pending(&tx, m.kind, &[m.arkhitekton_id.as_str()]).await.map_err(retry)?;
+        sync_admin::enqueue_pushes(&tx, &[(m.kind, m.arkhitekton_id.clone())]).await.map_err(retry)?;
     }
     if let Some((r, theirs)) = resolution {
-        record_conflict(&*tx, m, &item, &split.contested, &applied, r, item_updated, theirs).await?;
+        record_conflict(&tx, m, &item, &split.contested, &applied, r, item_updated, theirs).await?;
     }
     let request = json!({
         "changes": changes,
@@ -266,7 +266,7 @@ async fn update_item(
         "keptOurs": split.ours.keys().collect::<Vec<_>>(),
         "jiraUpdated": jira_updated,
     });
-    sql::insert_log(&*tx, &log_row(m, "update", source, request, "success", resolution.map(|(r, _)| r)))
+    sql::insert_log(&tx, &log_row(m, "update", source, request, "success", resolution.map(|(r, _)| r)))
         .await
         .map_err(retry)?;
     tx.commit().await.map_err(retry)?;
@@ -280,7 +280,7 @@ async fn update_item(
 /// issue does not exist yet is not on the issue either, and must not be
 /// cleared here for that.
 pub(super) async fn epic_of(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl deadpool_postgres::GenericClient,
     flavor: Flavor,
     field_map: &FieldMap,
     fields: &Map<String, Value>,
@@ -331,7 +331,7 @@ fn split(
 
 #[allow(clippy::too_many_arguments)]
 async fn record_conflict(
-    tx: &impl tokio_postgres::GenericClient,
+    tx: &impl deadpool_postgres::GenericClient,
     m: &Mapping,
     item: &Value,
     changes: &Map<String, Value>,
@@ -382,7 +382,7 @@ fn log_row<'a>(
     }
 }
 
-async fn project_maps(client: &impl tokio_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JobError> {
+async fn project_maps(client: &impl deadpool_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JobError> {
     let (overrides, _) = sql::project_settings(client, project).await.map_err(retry)?;
     let overrides: MapOverrides = serde_json::from_value(overrides)
         .map_err(|e| JobError::Discard(anyhow::anyhow!("jira_project_settings.maps of {project} is not valid: {e}")))?;

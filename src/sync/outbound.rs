@@ -68,7 +68,7 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
                 (Some(m), _) => m.clone(),
                 (None, Some(new)) => {
                     let m = sql::insert_mapping(
-                        &*tx,
+                        &tx,
                         kind,
                         &id,
                         &pushed.issue_key,
@@ -79,26 +79,26 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
                     )
                     .await
                     .map_err(db_retry)?;
-                    sql::end_create(&*tx, &id).await.map_err(db_retry)?;
+                    sql::end_create(&tx, &id).await.map_err(db_retry)?;
                     m
                 }
                 (None, None) => unreachable!("a push either had a link or made one"),
             };
-            sql::merge_synced_fields(&*tx, mapping.id, &pushed.agreed).await.map_err(db_retry)?;
+            sql::merge_synced_fields(&tx, mapping.id, &pushed.agreed).await.map_err(db_retry)?;
             match pushed.created {
-                Some(_) => sql::mark_created(&*tx, kind, &id, version, &mapping.jira_issue_key, &mapping.jira_issue_id)
+                Some(_) => sql::mark_created(&tx, kind, &id, version, &mapping.jira_issue_key, &mapping.jira_issue_id)
                     .await
                     .map_err(db_retry)?,
-                None => sql::mark_synced(&*tx, kind, &id, version).await.map_err(db_retry)?,
+                None => sql::mark_synced(&tx, kind, &id, version).await.map_err(db_retry)?,
             }
             let mut log = pushed.log(&id, mapping.id, elapsed, ctx.job.attempt);
             if let Some((code, problem)) = pushed.problem() {
-                sql::mark_error(&*tx, kind, &id, &problem).await.map_err(db_retry)?;
+                sql::mark_error(&tx, kind, &id, &problem).await.map_err(db_retry)?;
                 log.status = "failed";
                 log.error_message = Some(problem);
                 log.error_code = Some(code.into());
             }
-            sql::insert_log(&*tx, &log).await.map_err(db_retry)?;
+            sql::insert_log(&tx, &log).await.map_err(db_retry)?;
             tx.commit().await.map_err(db_retry)?;
             let lag = (Utc::now() - version).to_std().unwrap_or_default();
             crate::metrics::sync_done("to_jira", pushed.operation, log.status, elapsed, Some(lag));
@@ -108,7 +108,7 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
             tracing::Span::current().record("jira.key", failure.issue_key.as_deref());
             let job_error = failure.error.to_job_error();
             let message = failure.error.to_string();
-            sql::mark_error(&**client, kind, &id, &message).await.map_err(db_retry)?;
+            sql::mark_error(&client, kind, &id, &message).await.map_err(db_retry)?;
             let log = SyncLog {
                 mapping_id: failure.mapping_id,
                 arkhitekton_id: Some(&id),
@@ -124,7 +124,7 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
                 duration_ms: elapsed.as_millis() as i32,
                 retry_count: ctx.job.attempt - 1,
             };
-            sql::insert_log(&**client, &log).await.map_err(db_retry)?;
+            sql::insert_log(&client, &log).await.map_err(db_retry)?;
             crate::metrics::sync_failed("to_jira", failure.operation, failure.error.class(), elapsed);
             Err(job_error)
         }
@@ -152,11 +152,11 @@ async fn read(engine: &Engine, kind: EntityKind, id: &str) -> Result<Option<Read
         .start()
         .await
         .map_err(db_retry)?;
-    let Some(item) = work_items::get(&*tx, kind, id, None).await.map_err(db_retry)? else { return Ok(None) };
-    let Some((version, _, status)) = sql::sync_state(&*tx, kind, id).await.map_err(db_retry)? else {
+    let Some(item) = work_items::get(&tx, kind, id, None).await.map_err(db_retry)? else { return Ok(None) };
+    let Some((version, _, status)) = sql::sync_state(&tx, kind, id).await.map_err(db_retry)? else {
         return Ok(None);
     };
-    let mapping = sql::mapping_by_entity(&*tx, id).await.map_err(db_retry)?;
+    let mapping = sql::mapping_by_entity(&tx, id).await.map_err(db_retry)?;
     tx.commit().await.map_err(db_retry)?;
     Ok(Some(Read { item, version, status, mapping }))
 }
@@ -259,8 +259,8 @@ async fn push_item(
         .map(|m| m.jira_project_key.clone())
         .or_else(|| item["jiraProjectKey"].as_str().map(str::to_owned))
         .ok_or_else(|| JiraError::Config(format!("{id} has no jiraProjectKey to create its Jira issue in")))?;
-    let maps = project_maps(&**client, &project).await?;
-    let epic_key = epic_key(&**client, kind, item).await?;
+    let maps = project_maps(&client, &project).await?;
+    let epic_key = epic_key(&client, kind, item).await?;
     // Only what changed since both sides last agreed is sent, so a person's
     // concurrent edit of another field in Jira is not overwritten.
     let mut changed: Vec<String> = match &mapping {
@@ -275,7 +275,7 @@ async fn push_item(
     // A create is recorded before it is sent: only one recorded earlier and
     // never completed can have made the issue already.
     let in_doubt = match &mapping {
-        None => sql::begin_create(&**client, id).await.map_err(db_error)?,
+        None => sql::begin_create(&client, id).await.map_err(db_error)?,
         Some(_) => false,
     };
     drop(client); // no connection held across Jira calls
@@ -355,7 +355,7 @@ async fn push_item(
     })
 }
 
-async fn project_maps(client: &impl tokio_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JiraError> {
+async fn project_maps(client: &impl deadpool_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JiraError> {
     let (overrides, _) = sql::project_settings(client, project).await.map_err(db_error)?;
     let overrides: MapOverrides = serde_json::from_value(overrides)
         .map_err(|e| JiraError::Config(format!("jira_project_settings.maps of {project}: {e}")))?;
@@ -364,7 +364,7 @@ async fn project_maps(client: &impl tokio_postgres::GenericClient, project: &str
 
 /// A story's epic, once the epic has its issue.
 async fn epic_key(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl deadpool_postgres::GenericClient,
     kind: EntityKind,
     item: &Value,
 ) -> Result<Option<String>, JiraError> {
@@ -378,7 +378,7 @@ async fn link_defect_to_story(engine: &Engine, side: &Side, kind: EntityKind, it
     let Some(story) = item["relatedStoryId"].as_str().filter(|_| kind == EntityKind::Defect) else { return };
     let story_key = async {
         let client = engine.pool.get().await.ok()?;
-        sql::mapping_by_entity(&**client, story).await.ok()?.map(|m| m.jira_issue_key)
+        sql::mapping_by_entity(&client, story).await.ok()?.map(|m| m.jira_issue_key)
     };
     if let Some(story_key) = story_key.await
         && let Err(e) = side.client.link_issues(DEFECT_LINK_TYPE, &story_key, key).await

@@ -69,7 +69,7 @@ pub async fn reconcile(engine: &Engine) -> Result<Report, JobError> {
 async fn pass(engine: &Engine) -> Result<Report, JobError> {
     let mut report = pull(engine).await?;
     let client = engine.pool.get().await.map_err(retry)?;
-    report.pushes_enqueued = sql::enqueue_stale_pushes(&**client, OUTBOUND_BATCH).await.map_err(retry)?;
+    report.pushes_enqueued = sql::enqueue_stale_pushes(&client, OUTBOUND_BATCH).await.map_err(retry)?;
     tracing::info!(
         issues_seen = report.issues_seen,
         items_changed = report.items_changed,
@@ -86,15 +86,15 @@ async fn pull(engine: &Engine) -> Result<Report, JobError> {
     let side = engine.side().await.map_err(|e| e.to_job_error())?;
     let cursor = format!("reconcile:{}:from_jira", side.client.connection_id);
     let client = engine.pool.get().await.map_err(retry)?;
-    let mut projects = sql::synced_projects(&**client).await.map_err(retry)?;
+    let mut projects = sql::synced_projects(&client).await.map_err(retry)?;
     // Projects that import issues made in Jira, linked or not yet.
-    projects.extend(crate::db::projects::importing(&**client).await.map_err(retry)?);
+    projects.extend(crate::db::projects::importing(&client).await.map_err(retry)?);
     projects.sort_unstable();
     projects.dedup();
     if projects.is_empty() {
         return Ok(Report::default());
     }
-    let since = sql::cursor(&**client, &cursor).await.map_err(retry)?.unwrap_or_else(|| Utc::now() - FIRST_LOOKBACK);
+    let since = sql::cursor(&client, &cursor).await.map_err(retry)?.unwrap_or_else(|| Utc::now() - FIRST_LOOKBACK);
     drop(client);
     let started = Utc::now();
     let issues =
@@ -113,7 +113,7 @@ async fn pull(engine: &Engine) -> Result<Report, JobError> {
         }
     }
     let client = engine.pool.get().await.map_err(retry)?;
-    sql::set_cursor(&**client, &cursor, started).await.map_err(retry)?;
+    sql::set_cursor(&client, &cursor, started).await.map_err(retry)?;
     Ok(report)
 }
 

@@ -134,18 +134,18 @@ async fn store(pool: &deadpool_postgres::Pool, deliveries: &[Delivery]) -> Resul
     let mut client = pool.get().await.map_err(|e| IngestError::Unavailable(e.into()))?;
     let tx = client.transaction().await.map_err(classify)?;
     let events = columns(deliveries);
-    let inserted = webhook_events::insert_batch(&*tx, &events).await.map_err(classify)?;
+    let inserted = webhook_events::insert_batch(&tx, &events).await.map_err(classify)?;
     let mut by_key: HashMap<String, Outcome> =
         inserted.into_iter().map(|(key, event_id, job_id)| (key, Outcome::Accepted { event_id, job_id })).collect();
     let missing: Vec<String> = events.idempotency_keys.iter().filter(|k| !by_key.contains_key(*k)).cloned().collect();
     if !missing.is_empty() {
-        for (key, event_id, status) in webhook_events::find_by_keys(&*tx, &missing).await.map_err(classify)? {
+        for (key, event_id, status) in webhook_events::find_by_keys(&tx, &missing).await.map_err(classify)? {
             by_key.entry(key).or_insert(Outcome::Duplicate { event_id, status });
         }
     }
     let any_new = by_key.values().any(|o| matches!(o, Outcome::Accepted { .. }));
     if any_new {
-        jobs::notify(&*tx).await.map_err(classify)?;
+        jobs::notify(&tx).await.map_err(classify)?;
     }
     tx.commit().await.map_err(classify)?;
     let mut seen_new = std::collections::HashSet::new();

@@ -29,7 +29,7 @@ fn retry(e: impl Into<anyhow::Error>) -> JobError {
 async fn run(engine: Option<&Engine>, ctx: JobContext) -> Result<(), JobError> {
     let event_id = event_id(&ctx.job.payload)?;
     let client = ctx.pool.get().await.map_err(retry)?;
-    let Some(raw) = webhook_events::payload(&**client, event_id).await.map_err(retry)? else {
+    let Some(raw) = webhook_events::payload(&client, event_id).await.map_err(retry)? else {
         return Err(JobError::Discard(anyhow::anyhow!("webhook event {event_id} no longer exists")));
     };
     drop(client);
@@ -47,9 +47,9 @@ async fn run(engine: Option<&Engine>, ctx: JobContext) -> Result<(), JobError> {
     };
     let client = ctx.pool.get().await.map_err(retry)?;
     if status == "pending" {
-        webhook_events::note_error(&**client, event_id, note.as_deref().unwrap_or_default()).await.map_err(retry)?;
+        webhook_events::note_error(&client, event_id, note.as_deref().unwrap_or_default()).await.map_err(retry)?;
     } else {
-        webhook_events::finish(&**client, event_id, status, note.as_deref()).await.map_err(retry)?;
+        webhook_events::finish(&client, event_id, status, note.as_deref()).await.map_err(retry)?;
         crate::metrics::webhook_processed(&event, status_label(status), started.elapsed());
     }
     result

@@ -26,7 +26,7 @@ fn new_row<'a>(name: &'a str, settings: &'a serde_json::Value) -> sql::NewConnec
 #[tokio::test]
 async fn connection_statements_round_trip_and_names_are_unique() {
     let db = TestDb::new().await;
-    let c = db.connect().await;
+    let c = db.pool.get().await.unwrap();
     let settings = json!({ "ratePerSec": 5.0 });
     let id = sql::insert(&c, &new_row("acme", &settings)).await.unwrap().unwrap();
     assert_eq!(sql::insert(&c, &new_row("acme", &settings)).await.unwrap(), None, "names are unique");
@@ -62,7 +62,7 @@ async fn connection_statements_round_trip_and_names_are_unique() {
 #[tokio::test]
 async fn oauth_states_are_single_use_and_expire() {
     let db = TestDb::new().await;
-    let c = db.connect().await;
+    let c = db.pool.get().await.unwrap();
     let settings = json!({});
     let id = sql::insert(&c, &new_row("acme", &settings)).await.unwrap().unwrap();
     let later = chrono::Utc::now() + chrono::Duration::minutes(10);
@@ -155,7 +155,7 @@ async fn the_registry_shares_one_client_per_connection_and_refuses_one_needing_c
     let clients = arksync::jira::registry::Clients::new(store.clone());
     let (a, b) = (clients.get(conn.id).await.unwrap(), clients.get(conn.id).await.unwrap());
     assert!(std::sync::Arc::ptr_eq(&a, &b), "one client, one limiter");
-    sql::mark_needs_consent(&db.connect().await, conn.id, "invalid_grant: revoked").await.unwrap();
+    sql::mark_needs_consent(&db.pool.get().await.unwrap(), conn.id, "invalid_grant: revoked").await.unwrap();
     assert!(clients.get(conn.id).await.is_ok(), "cached until forgotten");
     clients.forget(conn.id);
     assert!(matches!(clients.get(conn.id).await, Err(Error::NeedsReconsent(_))));

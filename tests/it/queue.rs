@@ -48,7 +48,7 @@ fn start(db: &TestDb, registry: Registry, config: WorkerConfig) -> (tokio::task:
 async fn enqueue_noops(db: &TestDb, n: usize) {
     let payloads: Vec<serde_json::Value> = (0..n).map(|i| json!({"i": i})).collect();
     let client = db.pool.get().await.unwrap();
-    jobs::insert_many(&**client, "noop", &payloads, 5).await.unwrap();
+    jobs::insert_many(&client, "noop", &payloads, 5).await.unwrap();
 }
 
 async fn count(db: &TestDb, state: &str) -> i64 {
@@ -84,7 +84,7 @@ async fn racing_workers_never_run_a_job_twice() {
 async fn a_job_of_a_killed_worker_completes_exactly_once_after_its_lease_expires() {
     let db = TestDb::new().await;
     let client = db.pool.get().await.unwrap();
-    let id = jobs::insert(&**client, &NewJob::new("noop", json!({}))).await.unwrap().unwrap();
+    let id = jobs::insert(&client, &NewJob::new("noop", json!({}))).await.unwrap().unwrap();
 
     // Worker A takes the job and hangs; then its whole runtime is dropped,
     // as a killed process would be: nothing of it completes or releases.
@@ -125,7 +125,7 @@ async fn a_failing_job_is_retried_with_growing_delays_then_discarded_with_every_
     let db = TestDb::new().await;
     let client = db.pool.get().await.unwrap();
     let job = NewJob { max_attempts: 4, ..NewJob::new("flaky", json!({})) };
-    let id = jobs::insert(&**client, &job).await.unwrap().unwrap();
+    let id = jobs::insert(&client, &job).await.unwrap().unwrap();
     let starts: Arc<Mutex<Vec<DateTime<Utc>>>> = Arc::default();
     let seen = starts.clone();
     let registry = Registry::new().register("flaky", move |ctx| {
@@ -151,7 +151,7 @@ async fn a_failing_job_is_retried_with_growing_delays_then_discarded_with_every_
         client.query_one("SELECT errors FROM jobs WHERE id = $1", &[&id]).await.unwrap().get(0);
     let messages: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["error"].as_str().unwrap()).collect();
     assert_eq!(messages, ["boom on attempt 1", "boom on attempt 2", "boom on attempt 3", "boom on attempt 4"]);
-    assert!(jobs::requeue(&**client, id).await.unwrap(), "an operator can requeue a discarded job");
+    assert!(jobs::requeue(&client, id).await.unwrap(), "an operator can requeue a discarded job");
     assert_eq!(count(&db, "available").await, 1);
 }
 
@@ -159,7 +159,7 @@ async fn a_failing_job_is_retried_with_growing_delays_then_discarded_with_every_
 async fn a_discard_error_stops_retrying_at_once() {
     let db = TestDb::new().await;
     let client = db.pool.get().await.unwrap();
-    jobs::insert(&**client, &NewJob::new("bad", json!({}))).await.unwrap();
+    jobs::insert(&client, &NewJob::new("bad", json!({}))).await.unwrap();
     let registry =
         Registry::new().register("bad", |_| async { Err(JobError::Discard(anyhow::anyhow!("payload is nonsense"))) });
     let (handle, token) = start(&db, registry, fast_config());
@@ -174,8 +174,8 @@ async fn a_discard_error_stops_retrying_at_once() {
 async fn shutdown_finishes_running_jobs_within_the_deadline_and_releases_the_rest() {
     let db = TestDb::new().await;
     let client = db.pool.get().await.unwrap();
-    let quick = jobs::insert(&**client, &NewJob::new("quick", json!({}))).await.unwrap().unwrap();
-    let slow = jobs::insert(&**client, &NewJob::new("slow", json!({}))).await.unwrap().unwrap();
+    let quick = jobs::insert(&client, &NewJob::new("quick", json!({}))).await.unwrap().unwrap();
+    let slow = jobs::insert(&client, &NewJob::new("slow", json!({}))).await.unwrap().unwrap();
     let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
     let (tx1, tx2) = (started_tx.clone(), started_tx);
     let registry = Registry::new()
@@ -250,7 +250,7 @@ async fn without_listen_the_poll_still_finds_jobs() {
     let config = WorkerConfig { listen: false, poll_interval: Duration::from_millis(100), ..fast_config() };
     let (handle, token) = start(&db, recording(&runs), config);
     let client = db.pool.get().await.unwrap();
-    jobs::insert(&**client, &NewJob::new("noop", json!({}))).await.unwrap();
+    jobs::insert(&client, &NewJob::new("noop", json!({}))).await.unwrap();
     wait_for(&db, "completed", 1, Duration::from_secs(30)).await;
     token.cancel();
     handle.await.unwrap();
@@ -261,26 +261,26 @@ async fn unique_jobs_coalesce_only_while_waiting() {
     let db = TestDb::new().await;
     let client = db.pool.get().await.unwrap();
     let job = NewJob { unique_key: Some("push:US-K7V595F".into()), ..NewJob::new("push", json!({})) };
-    let first = jobs::insert(&**client, &job).await.unwrap();
+    let first = jobs::insert(&client, &job).await.unwrap();
     assert!(first.is_some());
-    assert_eq!(jobs::insert(&**client, &job).await.unwrap(), None, "a waiting twin absorbs the new one");
-    let claimed = jobs::claim(&**client, &["push".to_owned()], 10, Duration::from_secs(30), "w").await.unwrap();
+    assert_eq!(jobs::insert(&client, &job).await.unwrap(), None, "a waiting twin absorbs the new one");
+    let claimed = jobs::claim(&client, &["push".to_owned()], 10, Duration::from_secs(30), "w").await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(jobs::insert(&**client, &job).await.unwrap().is_some(), "an edit during a running push gets its own");
+    assert!(jobs::insert(&client, &job).await.unwrap().is_some(), "an edit during a running push gets its own");
 }
 
 #[tokio::test]
 async fn completion_by_a_stale_claim_is_refused() {
     let db = TestDb::new().await;
     let client = db.pool.get().await.unwrap();
-    let id = jobs::insert(&**client, &NewJob::new("noop", json!({}))).await.unwrap().unwrap();
+    let id = jobs::insert(&client, &NewJob::new("noop", json!({}))).await.unwrap().unwrap();
     let kinds = ["noop".to_owned()];
-    let first = jobs::claim(&**client, &kinds, 1, Duration::from_secs(30), "a").await.unwrap();
+    let first = jobs::claim(&client, &kinds, 1, Duration::from_secs(30), "a").await.unwrap();
     client.execute("UPDATE jobs SET lease_expires_at = now() - interval '1 s' WHERE id = $1", &[&id]).await.unwrap();
-    assert_eq!(jobs::rescue_expired(&**client).await.unwrap(), 1);
-    let second = jobs::claim(&**client, &kinds, 1, Duration::from_secs(30), "b").await.unwrap();
-    assert_eq!(jobs::complete_many(&**client, &[id], &[first[0].attempt]).await.unwrap(), 0, "a's claim is gone");
-    assert_eq!(jobs::complete_many(&**client, &[id], &[second[0].attempt]).await.unwrap(), 1);
+    assert_eq!(jobs::rescue_expired(&client).await.unwrap(), 1);
+    let second = jobs::claim(&client, &kinds, 1, Duration::from_secs(30), "b").await.unwrap();
+    assert_eq!(jobs::complete_many(&client, &[id], &[first[0].attempt]).await.unwrap(), 0, "a's claim is gone");
+    assert_eq!(jobs::complete_many(&client, &[id], &[second[0].attempt]).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -297,16 +297,16 @@ async fn pruning_removes_old_finished_jobs_in_batches_and_keeps_the_rest() {
         .await
         .unwrap();
     let day = Duration::from_secs(86_400);
-    assert_eq!(jobs::prune(&**client, day, day * 7, 15).await.unwrap(), 15);
-    assert_eq!(jobs::prune(&**client, day, day * 7, 15).await.unwrap(), 5);
+    assert_eq!(jobs::prune(&client, day, day * 7, 15).await.unwrap(), 15);
+    assert_eq!(jobs::prune(&client, day, day * 7, 15).await.unwrap(), 5);
     assert_eq!(count(&db, "available").await, 5, "live jobs are untouched");
 }
 
 /// One job and a NOTIFY; returns once a worker has completed the job.
 async fn insert_notify_and_wait(db: &TestDb) {
     let client = db.pool.get().await.unwrap();
-    jobs::insert(&**client, &NewJob::new("noop", json!({}))).await.unwrap();
-    jobs::notify(&**client).await.unwrap();
+    jobs::insert(&client, &NewJob::new("noop", json!({}))).await.unwrap();
+    jobs::notify(&client).await.unwrap();
     wait_for(db, "completed", 1, Duration::from_secs(30)).await;
 }
 
@@ -337,7 +337,7 @@ async fn the_worker_prunes_completed_jobs_past_their_retention_and_keeps_dead_le
     enqueue_noops(&db, 50).await;
     let client = db.pool.get().await.unwrap();
     let dead = NewJob { max_attempts: 1, ..NewJob::new("bad", json!({})) };
-    jobs::insert(&**client, &dead).await.unwrap();
+    jobs::insert(&client, &dead).await.unwrap();
     let runs: Runs = Arc::default();
     let registry =
         recording(&runs).register("bad", |_| async { Err(JobError::Discard(anyhow::anyhow!("never works"))) });
@@ -363,16 +363,16 @@ async fn a_job_waits_while_its_unique_twin_runs_and_failures_coalesce_into_the_w
     let client = db.pool.get().await.unwrap();
     let kinds = ["push".to_owned()];
     let job = NewJob { unique_key: Some("push:US-K7V595F".into()), ..NewJob::new("push", json!({})) };
-    let first = jobs::insert(&**client, &job).await.unwrap().unwrap();
-    let running = jobs::claim(&**client, &kinds, 10, Duration::from_secs(30), "a").await.unwrap();
+    let first = jobs::insert(&client, &job).await.unwrap().unwrap();
+    let running = jobs::claim(&client, &kinds, 10, Duration::from_secs(30), "a").await.unwrap();
     assert_eq!(running.len(), 1);
-    let second = jobs::insert(&**client, &job).await.unwrap().unwrap();
-    let other = jobs::insert(&**client, &NewJob::new("push", json!({}))).await.unwrap().unwrap();
-    let claimed = jobs::claim(&**client, &kinds, 10, Duration::from_secs(30), "b").await.unwrap();
+    let second = jobs::insert(&client, &job).await.unwrap().unwrap();
+    let other = jobs::insert(&client, &NewJob::new("push", json!({}))).await.unwrap().unwrap();
+    let claimed = jobs::claim(&client, &kinds, 10, Duration::from_secs(30), "b").await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![other], "the twin waits; others run");
     // The running one fails: the waiting twin already covers it.
-    let state = jobs::fail(&**client, first, 1, "boom", chrono::Utc::now(), false).await.unwrap();
+    let state = jobs::fail(&client, first, 1, "boom", chrono::Utc::now(), false).await.unwrap();
     assert_eq!(state.as_deref(), Some("cancelled"));
-    let claimed = jobs::claim(&**client, &kinds, 10, Duration::from_secs(30), "c").await.unwrap();
+    let claimed = jobs::claim(&client, &kinds, 10, Duration::from_secs(30), "c").await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![second]);
 }

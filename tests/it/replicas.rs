@@ -50,7 +50,7 @@ async fn three_workers_and_a_server_enqueue_each_slot_once_and_run_each_job_once
     let dir = tempdir();
     let payloads = vec![json!({}); JOBS];
     let client = db.pool.get().await.unwrap();
-    arksync::db::jobs::insert_many(&**client, arksync::scheduler::PRUNE_RETENTION, &payloads, 3).await.unwrap();
+    arksync::db::jobs::insert_many(&client, arksync::scheduler::PRUNE_RETENTION, &payloads, 3).await.unwrap();
     let replicas: Vec<Child> = ["worker", "worker", "worker", "serve"].iter().map(|c| start(&db, c, &dir)).collect();
 
     // Enough for a few 2-second slots; every job done.

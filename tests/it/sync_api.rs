@@ -273,7 +273,7 @@ async fn the_sync_history_lists_an_items_pushes_newest_first_in_pages() {
 
 /// Records a conflict on `id` as the inbound sync would.
 async fn conflict(app: &TestApp, id: &str, ours: Value, theirs: Value) -> String {
-    let client = app.db.connect().await;
+    let client = app.db.pool.get().await.unwrap();
     let now = chrono::Utc::now();
     let c = NewConflict {
         kind: EntityKind::UserStory,
