@@ -4,6 +4,7 @@
 mod adf_corpus;
 mod auth;
 mod bad_input;
+mod bulk;
 mod contract;
 mod faults;
 mod issues;
