@@ -35,6 +35,17 @@ pub enum Repeat {
     NotBlindly,
 }
 
+/// One request as [`JiraClient::call_answering`] sends it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request<'a> {
+    pub method: &'a Method,
+    pub rest: &'a str,
+    pub query: &'a [(&'a str, String)],
+    pub body: Option<&'a Value>,
+    /// Error statuses whose body is the answer, returned as `Ok`.
+    pub answers: &'a [StatusCode],
+}
+
 enum Auth {
     /// `Basic …` or `Bearer <PAT>`, fixed for the connection's life.
     Fixed(Secret),
@@ -128,13 +139,26 @@ impl JiraClient {
         body: Option<&Value>,
         repeat: Repeat,
     ) -> Result<Value, Error> {
+        let request = Request { method: &method, rest, query, body, answers: &[] };
+        self.call_answering(request, repeat).await.map(|(_, v)| v)
+    }
+
+    /// [`Self::call`] for an operation whose error statuses in
+    /// `request.answers` carry results to read rather than one error (the
+    /// bulk create's 400 lists each element's error). Returns the status
+    /// with the body.
+    pub(crate) async fn call_answering(
+        &self,
+        request: Request<'_>,
+        repeat: Repeat,
+    ) -> Result<(StatusCode, Value), Error> {
         let (mut rate_tries, mut server_tries, mut net_tries) = (0, 0, 0);
         let mut refreshed = false;
         loop {
             self.limiter.acquire().await;
             let authorization = self.authorization().await?;
-            let err = match self.send_once(method.clone(), rest, query, body, &authorization).await {
-                Ok(v) => return Ok(v),
+            let err = match self.send_once(&request, &authorization).await {
+                Ok(answer) => return Ok(answer),
                 Err(e) => e,
             };
             let tries = match &err {
@@ -175,14 +199,8 @@ impl JiraClient {
         }
     }
 
-    async fn send_once(
-        &self,
-        method: Method,
-        rest: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        authorization: &Secret,
-    ) -> Result<Value, Error> {
+    async fn send_once(&self, request: &Request<'_>, authorization: &Secret) -> Result<(StatusCode, Value), Error> {
+        let Request { method, rest, query, body, answers } = *request;
         let mut auth = HeaderValue::from_str(authorization.expose())
             .map_err(|_| Error::Config("credentials contain characters not allowed in a header".into()))?;
         auth.set_sensitive(true);
@@ -206,28 +224,28 @@ impl JiraClient {
         };
         let (status, headers, bytes) = match answer.await {
             Ok(answer) => answer,
-            Err(e) => return self.observed(&method, None, Err(transport_error(e)), started),
+            Err(e) => return self.observed(method, None, Err(transport_error(e)), started),
         };
         tracing::debug!(%method, resource = rest.split('/').next().unwrap_or(""), status = status.as_u16(), "Jira call");
-        let result = if !status.is_success() {
+        let result = if !status.is_success() && !answers.contains(&status) {
             Err(error_from(status, &headers, &bytes))
         } else if bytes.iter().all(u8::is_ascii_whitespace) {
             Ok(Value::Null)
         } else {
             serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("{method} {rest}: {e}")))
         };
-        self.observed(&method, Some(status), result, started)
+        self.observed(method, Some(status), result.map(|v| (status, v)), started)
     }
 
     /// Records one attempt's metrics (`status` is `None` when no answer
     /// came) and passes its result on.
-    fn observed(
+    fn observed<T>(
         &self,
         method: &Method,
         status: Option<StatusCode>,
-        result: Result<Value, Error>,
+        result: Result<T, Error>,
         started: std::time::Instant,
-    ) -> Result<Value, Error> {
+    ) -> Result<T, Error> {
         let class = match (&status, &result) {
             (Some(status), _) => crate::metrics::status_class(status.as_u16()),
             (None, Err(Error::Timeout)) => "timeout",
@@ -263,8 +281,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Jira's ErrorCollection (`errorMessages`, `errors`) as one message plus
 /// the per-field complaints.
-fn messages(body: &[u8]) -> (String, std::collections::BTreeMap<String, String>) {
-    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+fn messages(v: &Value) -> (String, std::collections::BTreeMap<String, String>) {
     let mut parts: Vec<String> =
         v["errorMessages"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_owned)).collect();
     let fields: std::collections::BTreeMap<String, String> = v["errors"]
@@ -279,9 +296,20 @@ fn messages(body: &[u8]) -> (String, std::collections::BTreeMap<String, String>)
 
 /// The typed error for a non-2xx answer.
 pub fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-    let (message, fields) = messages(body);
+    let collection: Value = serde_json::from_slice(body).unwrap_or_default();
+    typed_error(status, retry_after(headers), &collection)
+}
+
+/// The typed error for a status and an `ErrorCollection` already parsed,
+/// such as one element's `elementErrors` in a bulk answer: the same error
+/// a request of its own would have got.
+pub fn error_from_collection(status: StatusCode, collection: &Value) -> Error {
+    typed_error(status, None, collection)
+}
+
+fn typed_error(status: StatusCode, wait: Option<Duration>, collection: &Value) -> Error {
+    let (message, fields) = messages(collection);
     let message = if message.is_empty() { status.canonical_reason().unwrap_or("").to_string() } else { message };
-    let wait = retry_after(headers);
     match status.as_u16() {
         429 => Error::RateLimited { retry_after: wait },
         503 if wait.is_some() => Error::RateLimited { retry_after: wait },

@@ -8,14 +8,16 @@
 //!   [`backoff`] are its policy; [`Error`] is what callers branch on.
 //! - [`oauth`]: consent and token refresh under a row lock; [`registry`]:
 //!   one client per connection per process.
-//! - [`ops`] (issues, transitions, search, links), [`fields`] (discovery,
-//!   cached), [`users`] (people by e-mail, cached), [`workflow`] (status
-//!   changes of several transitions), [`hooks`] (dynamic webhooks);
-//!   [`requests`] builds every body.
+//! - [`ops`] (issues, transitions, search, links), [`bulk`] (up to 50
+//!   creates per request), [`fields`] (discovery, cached), [`users`]
+//!   (people by e-mail, cached), [`workflow`] (status changes of several
+//!   transitions), [`hooks`] (dynamic webhooks); [`requests`] builds
+//!   every body.
 //! - [`adf`], [`wiki`]: Markdown ↔ ADF and wiki markup; [`webhook`]: deliveries.
 
 pub mod adf;
 pub mod backoff;
+pub mod bulk;
 pub mod client;
 pub mod connection;
 pub mod crypto;

@@ -159,6 +159,12 @@ pub fn issue_body(flavor: Flavor, map: &FieldMap, input: &IssueInput) -> Result<
     Ok(json!({ "fields": issue_fields(flavor, map, input)? }))
 }
 
+/// `POST /issue/bulk`: `{"issueUpdates": [...]}`, each element a body
+/// [`issue_body`] built, unchanged.
+pub fn bulk_create_body(issue_bodies: &[&Value]) -> Value {
+    json!({ "issueUpdates": issue_bodies })
+}
+
 /// `POST /issue/{key}/transitions`.
 pub fn transition_body(transition_id: &str) -> Value {
     json!({ "transition": { "id": transition_id } })

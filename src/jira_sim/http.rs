@@ -143,22 +143,24 @@ impl ApiError {
         }
     }
 
-    pub fn into_response(self) -> Resp {
-        let status = self.status();
-        let body = match self {
-            Self::BadRequest { messages, errors } => error_collection(messages, errors),
-            Self::Unauthorized => {
-                let body =
-                    error_collection(vec!["Client must be authenticated to access this resource.".into()], Map::new());
-                let mut resp = json_response(status, &body);
-                resp.headers_mut()
-                    .insert("WWW-Authenticate", HeaderValue::from_static("Basic realm=\"protected-area\""));
-                return resp;
-            }
-            Self::MethodNotAllowed => error_collection(vec!["Method not allowed".into()], Map::new()),
-            Self::Forbidden(m) | Self::NotFound(m) | Self::Status(_, m) => error_collection(vec![m], Map::new()),
+    /// The `ErrorCollection` this error is answered with; the bulk create
+    /// reports each failed element's error in this form.
+    pub fn collection(&self) -> Value {
+        let messages = match self {
+            Self::BadRequest { messages, errors } => return error_collection(messages.clone(), errors.clone()),
+            Self::Unauthorized => vec!["Client must be authenticated to access this resource.".into()],
+            Self::MethodNotAllowed => vec!["Method not allowed".into()],
+            Self::Forbidden(m) | Self::NotFound(m) | Self::Status(_, m) => vec![m.clone()],
         };
-        json_response(status, &body)
+        error_collection(messages, Map::new())
+    }
+
+    pub fn into_response(self) -> Resp {
+        let mut resp = json_response(self.status(), &self.collection());
+        if let Self::Unauthorized = self {
+            resp.headers_mut().insert("WWW-Authenticate", HeaderValue::from_static("Basic realm=\"protected-area\""));
+        }
+        resp
     }
 }
 

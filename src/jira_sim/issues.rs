@@ -1,4 +1,5 @@
-//! `/issue` handlers: create, get, edit, delete, and issue links. Every
+//! `/issue` handlers: create, get, edit, delete, and issue links (the bulk
+//! create, in `bulk`, creates each element through [`create_one`]). Every
 //! change records a changelog entry and emits a webhook event, whoever
 //! makes it (Jira does not spare the integration's own edits).
 
@@ -58,7 +59,15 @@ impl FieldFilter {
 }
 
 pub fn create(sim: &Sim, actor: &SimUser, req: &Req) -> ApiResult {
-    let body = req.json()?;
+    let created = create_one(sim, actor, &req.json()?)?;
+    Ok(json_response(StatusCode::CREATED, &created))
+}
+
+/// Validates one create body (`{"fields": …, "update": …}`), stores the
+/// issue, emits `jira:issue_created` and returns `{id, key, self}`. The
+/// single create and each element of the bulk create go through here, so
+/// both validate, number and announce issues the same way.
+pub fn create_one(sim: &Sim, actor: &SimUser, body: &Value) -> Result<Value, ApiError> {
     let fields =
         body.get("fields").and_then(Value::as_object).ok_or_else(|| ApiError::bad_request("fields are required"))?;
     let project = fields
@@ -79,7 +88,7 @@ pub fn create(sim: &Sim, actor: &SimUser, req: &Req) -> ApiResult {
     let mut store = lock(&sim.store);
     let now = store.write_time(sim.clock.now());
     let mut issue = new_issue(&project, issuetype.id, actor, now);
-    Input { sim, store: &store, mode: Mode::Create }.apply(&mut issue, &body)?;
+    Input { sim, store: &store, mode: Mode::Create }.apply(&mut issue, body)?;
     let (id, key) = store.allocate(&project);
     issue.id = id;
     issue.key = key.clone();
@@ -88,7 +97,7 @@ pub fn create(sim: &Sim, actor: &SimUser, req: &Req) -> ApiResult {
     drop(store);
     webhooks::emit(sim, event);
     let view = View { sim, version: sim.api_version() };
-    Ok(json_response(StatusCode::CREATED, &json!({ "id": id.to_string(), "key": key, "self": view.issue_self(id) })))
+    Ok(json!({ "id": id.to_string(), "key": key, "self": view.issue_self(id) }))
 }
 
 fn new_issue(project: &str, issuetype: &str, actor: &SimUser, now: DateTime<Utc>) -> Issue {

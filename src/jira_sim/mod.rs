@@ -3,9 +3,10 @@
 //!
 //! Layout: `config` (flags → `SimConfig`), `server` (hyper loop) and
 //! `router` (method + path segments) in front of one file per resource:
-//! `issues`, `transitions`, `search` + `jql`, `users`, `webhooks` + `delivery`,
-//! `auth` + `oauth`. `store` holds issues in memory behind one mutex
-//! (optionally persisted to JSON); `render` turns them into Jira's JSON
+//! `issues` + `bulk` (many creates in one request), `transitions`,
+//! `search` + `jql`, `users`, `webhooks` + `delivery`, `auth` + `oauth`.
+//! `store` holds issues in memory behind one mutex (optionally persisted
+//! to JSON); `render` turns them into Jira's JSON
 //! (v3 with ADF, v2 with wiki markup via `wiki`); `fields` validates input
 //! (ADF through our own `adf` validator); `changelog` records changes.
 //! `ratelimit`, `faults`, `reqlog` and `admin` (`/_sim/…`) serve tests.
@@ -16,6 +17,7 @@
 pub mod adf;
 mod admin;
 mod auth;
+mod bulk;
 mod catalog;
 mod changelog;
 mod clock;

@@ -16,7 +16,7 @@ use super::ratelimit::{self, Decision};
 use super::render::View;
 use super::reqlog::LogEntry;
 use super::state::{Sim, lock};
-use super::{admin, catalog, issues, oauth, search, transitions, users, webhooks};
+use super::{admin, bulk, catalog, issues, oauth, search, transitions, users, webhooks};
 
 pub async fn handle(sim: Arc<Sim>, req: Req) -> Resp {
     if req.path.starts_with("/_sim/") {
@@ -145,6 +145,7 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
     let cloud = sim.config.flavor == Flavor::Cloud;
     match (&req.method, path) {
         (&Method::POST, ["issue"]) => issues::create(sim, user, req),
+        (&Method::POST, ["issue", "bulk"]) => bulk::create(sim, user, req),
         (&Method::GET, ["issue", k]) => issues::get(sim, req, k),
         (&Method::PUT, ["issue", k]) => issues::edit(sim, user, req, k),
         (&Method::DELETE, ["issue", k]) => issues::delete(sim, user, req, k),

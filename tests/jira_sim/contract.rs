@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::support::{Sim, adf_text, read_json};
 use arksync::jira_sim::{Flavor, SimConfig, adf};
 
-fn openapi() -> &'static Value {
+pub(super) fn openapi() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| read_json("jira-cloud-platform.swagger-v3.v3.json"))
 }
@@ -43,7 +43,7 @@ fn response_schema(template: &str, method: &str, status: u16) -> Option<Value> {
     resp.pointer("/content/application~1json/schema").cloned()
 }
 
-fn check_body(template: &str, method: &str, status: u16, body: &Value) {
+pub(super) fn check_body(template: &str, method: &str, status: u16, body: &Value) {
     let key = (template.to_string(), method.to_string(), status);
     let mut cache = validators().lock().unwrap_or_else(|e| e.into_inner());
     let validator = cache.entry(key).or_insert_with(|| {
@@ -63,7 +63,7 @@ fn check_body(template: &str, method: &str, status: u16, body: &Value) {
 
 /// Sends, then checks status and body against `template` (the OpenAPI
 /// path) and every ADF document inside the body against the ADF schema.
-async fn call(sim: &Sim, rb: reqwest::RequestBuilder, method: &str, template: &str) -> (u16, Value) {
+pub(super) async fn call(sim: &Sim, rb: reqwest::RequestBuilder, method: &str, template: &str) -> (u16, Value) {
     let (status, body) = sim.json(rb).await;
     response_schema(template, method, status);
     check_body(template, method, status, &body);

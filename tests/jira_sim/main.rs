@@ -4,6 +4,8 @@
 mod adf_corpus;
 mod auth;
 mod bad_input;
+mod bulk;
+mod bulk_client;
 mod contract;
 mod faults;
 mod issues;
