@@ -26,20 +26,25 @@ pub struct Mapping {
     pub synced: serde_json::Map<String, Value>,
 }
 
-const MAPPING_COLUMNS: &str = "id, arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, jira_project_key, \
+pub(crate) const MAPPING_COLUMNS: &str = "id, arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, jira_project_key, \
      jira_updated_at, synced_fields";
 
 fn mapping(row: &Row) -> Mapping {
-    let type_name: String = row.get(2);
+    mapping_at(row, 0)
+}
+
+/// The mapping in `row`'s columns from `at` on ([`MAPPING_COLUMNS`]).
+pub(crate) fn mapping_at(row: &Row, at: usize) -> Mapping {
+    let type_name: String = row.get(at + 2);
     Mapping {
-        id: row.get(0),
-        arkhitekton_id: row.get(1),
+        id: row.get(at),
+        arkhitekton_id: row.get(at + 1),
         kind: EntityKind::ALL.into_iter().find(|k| k.type_name() == type_name).unwrap_or(EntityKind::UserStory),
-        jira_issue_key: row.get(3),
-        jira_issue_id: row.get(4),
-        jira_project_key: row.get(5),
-        jira_updated_at: row.get(6),
-        synced: match row.get(7) {
+        jira_issue_key: row.get(at + 3),
+        jira_issue_id: row.get(at + 4),
+        jira_project_key: row.get(at + 5),
+        jira_updated_at: row.get(at + 6),
+        synced: match row.get(at + 7) {
             Value::Object(fields) => fields,
             _ => serde_json::Map::new(),
         },

@@ -108,6 +108,41 @@ pub async fn get(
     Ok(row.map(|r| row_to_json(kind, &r, jira_base_url)))
 }
 
+/// What a push reads, by one statement and so as of one moment: the item as
+/// API JSON, its version (`updated_at`), its sync status, and its live
+/// link. Read apart, a Jira change applied in between would be in the item
+/// but not in what the link says was agreed, and would look like an edit
+/// made here.
+pub async fn get_for_push(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+) -> Result<Option<ForPush>, tokio_postgres::Error> {
+    let columns = super::sync::MAPPING_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT i.*, {columns} FROM ({} WHERE t.id = $1) i \
+         LEFT JOIN jira_integration_mappings l ON l.arkhitekton_id = i.id AND l.sync_status <> 'unlinked'",
+        select_list(kind)
+    );
+    let Some(row) = prepared::query_opt(client, &sql, &[&id]).await? else { return Ok(None) };
+    let link_at = row.len() - super::sync::MAPPING_COLUMNS.split(", ").count();
+    let linked = row.get::<_, Option<uuid::Uuid>>(link_at).is_some();
+    Ok(Some(ForPush {
+        item: row_to_json(kind, &row, None),
+        version: row.get("updated_at"),
+        status: row.get("sync_status"),
+        mapping: linked.then(|| super::sync::mapping_at(&row, link_at)),
+    }))
+}
+
+/// An item as a push reads it ([`get_for_push`]).
+pub struct ForPush {
+    pub item: Value,
+    pub version: DateTime<Utc>,
+    pub status: Option<String>,
+    pub mapping: Option<super::sync::Mapping>,
+}
+
 /// The sync columns of an item, locked for the rest of the transaction:
 /// `(jira_project_key, jira_issue_key)`, or `None` when there is no such id.
 pub async fn lock_sync_target(

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::queue::JobError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// 429 (or 503 with `Retry-After`): not processed; wait, then retry.
     #[error("Jira is rate limiting us; retry after {}", describe_wait(*.retry_after))]

@@ -20,6 +20,7 @@
 
 pub mod bulk;
 pub mod conflicts;
+pub mod creates;
 pub mod import;
 pub mod inbound;
 pub mod mapping;
@@ -51,6 +52,8 @@ pub struct Engine {
     /// The status new issues start in, by connection, project and issue
     /// type, with when it was learnt.
     initial_statuses: Arc<Mutex<HashMap<InitialStatusKey, (String, Instant)>>>,
+    /// New issues, made in bulk calls shared by concurrent pushes.
+    pub creates: Arc<creates::Creates>,
 }
 
 /// Connection, project and issue type.
@@ -76,6 +79,7 @@ impl Engine {
             store,
             accounts: Arc::default(),
             initial_statuses: Arc::default(),
+            creates: Arc::default(),
         }
     }
 

@@ -13,7 +13,7 @@ use super::mapping::{issue_input, person_field, synced_fields, synced_values, un
 use super::maps::{MapOverrides, ProjectMaps};
 use super::{Engine, Side};
 use crate::db::sync::{self as sql, Mapping, SyncLog};
-use crate::db::work_items;
+use crate::db::work_items::{self, ForPush};
 use crate::domain::EntityKind;
 use crate::jira::Error as JiraError;
 use crate::jira::requests;
@@ -47,9 +47,13 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     let (kind, id) = target(&ctx.job.payload)?;
     tracing::Span::current().record("arkhitekton.id", id.as_str());
     let started = Instant::now();
-    let Some(Read { item, version, status, mapping }) = read(engine, kind, &id).await? else {
+    let client = engine.pool.get().await.map_err(db_retry)?;
+    let Some(ForPush { item, version, status, mapping }) =
+        work_items::get_for_push(&client, kind, &id).await.map_err(db_retry)?
+    else {
         return Ok(()); // deleted since: nothing to push
     };
+    drop(client);
     if item["syncToJira"] != json!(true) || status.as_deref() == Some("disabled") {
         return Ok(());
     }
@@ -129,36 +133,6 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
             Err(job_error)
         }
     }
-}
-
-/// An item and its link as of one moment.
-struct Read {
-    item: Value,
-    /// `updated_at`: the version being pushed.
-    version: chrono::DateTime<Utc>,
-    status: Option<String>,
-    mapping: Option<Mapping>,
-}
-
-/// Reads the item and its link in one snapshot: read apart, a Jira change
-/// applied in between would be in the item but not in what the link says
-/// was agreed, and would look like an edit made here.
-async fn read(engine: &Engine, kind: EntityKind, id: &str) -> Result<Option<Read>, JobError> {
-    let mut client = engine.pool.get().await.map_err(db_retry)?;
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(db_retry)?;
-    let Some(item) = work_items::get(&tx, kind, id, None).await.map_err(db_retry)? else { return Ok(None) };
-    let Some((version, _, status)) = sql::sync_state(&tx, kind, id).await.map_err(db_retry)? else {
-        return Ok(None);
-    };
-    let mapping = sql::mapping_by_entity(&tx, id).await.map_err(db_retry)?;
-    tx.commit().await.map_err(db_retry)?;
-    Ok(Some(Read { item, version, status, mapping }))
 }
 
 /// What a successful push did.
@@ -311,7 +285,7 @@ async fn push_item(
             let created = if in_doubt {
                 side.client.create_issue(&input).await
             } else {
-                side.client.create_new_issue(&input).await
+                engine.creates.create(side.client.clone(), input.clone()).await
             };
             let created = created.map_err(|e| fail(e, "create"))?;
             link_defect_to_story(engine, &side, kind, item, &created.key).await;
