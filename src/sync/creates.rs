@@ -4,7 +4,8 @@
 //!
 //! Nothing waits to fill a batch: a runner task takes whatever creates have
 //! arrived and sends them at once, so a lone create goes out immediately
-//! and a burst (a bulk sync, an import) goes out 50 at a time. A few calls
+//! (as a plain `POST /issue`) and a burst (a bulk sync, many edits) goes out
+//! up to 50 at a time. A few calls
 //! may be in flight at once; while they are, new creates gather for the
 //! next call. Each push still records its create as begun before it is
 //! sent and does its own bookkeeping after, so a push whose batch failed
@@ -81,6 +82,13 @@ async fn send(mut batch: Vec<Request>) {
         let (same, rest): (Vec<Request>, Vec<Request>) =
             batch.into_iter().partition(|r| Arc::ptr_eq(&r.client, &client));
         batch = rest;
+        if let [_] = same.as_slice() {
+            // Alone: the plain create, which also looks up after an
+            // ambiguous failure before trying again.
+            let request = same.into_iter().next().expect("one request");
+            request.reply.send(client.create_new_issue(&request.input).await).ok();
+            continue;
+        }
         let (inputs, replies): (Vec<IssueInput>, Vec<_>) = same.into_iter().map(|r| (r.input, r.reply)).unzip();
         match client.create_new_issues(&inputs).await {
             Ok(outcomes) => {

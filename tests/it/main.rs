@@ -24,6 +24,7 @@ mod runbook;
 mod scheduler;
 mod schema;
 mod sync_api;
+mod sync_bulk_create;
 mod sync_bulk_pull;
 mod sync_chaos;
 pub mod sync_e2e;
