@@ -63,7 +63,7 @@ impl Bench {
             .query(
                 "SELECT calls, round(total_exec_time::numeric, 1)::float8, round(total_plan_time::numeric, 1)::float8, \
                         left(regexp_replace(query, '\\s+', ' ', 'g'), 110) \
-                 FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15",
+                 FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30",
                 &[],
             )
             .await?;

@@ -132,6 +132,37 @@ pub async fn insert_mapping(
     }
 }
 
+/// Links an item to the issue its push just created, with the fields both
+/// sides now agree on, and clears the create's in-doubt record: one
+/// statement. Should a live link have appeared meanwhile (a person linked
+/// the item by hand), that link is kept, the agreed fields merged into it,
+/// and returned, as [`insert_mapping`] and [`merge_synced_fields`] would.
+#[allow(clippy::too_many_arguments)]
+pub async fn link_created(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    ark_id: &str,
+    issue_key: &str,
+    issue_id: &str,
+    issue_type: &str,
+    project_key: &str,
+    synced: &serde_json::Map<String, Value>,
+) -> Result<Mapping, tokio_postgres::Error> {
+    let sql = format!(
+        "WITH done AS (DELETE FROM jira_pending_creates WHERE arkhitekton_id = $1) \
+         INSERT INTO jira_integration_mappings (arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, \
+             jira_issue_type, jira_project_key, sync_direction, synced_fields) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'bi_directional', $7) \
+         ON CONFLICT (arkhitekton_id) WHERE sync_status <> 'unlinked' \
+         DO UPDATE SET synced_fields = jira_integration_mappings.synced_fields || excluded.synced_fields \
+         RETURNING {MAPPING_COLUMNS}"
+    );
+    let synced = Value::Object(synced.clone());
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] =
+        [&ark_id, &kind.type_name(), &issue_key, &issue_id, &issue_type, &project_key, &synced];
+    Ok(mapping(&prepared::query_one(client, &sql, &params).await?))
+}
+
 /// Records that the mapping has seen Jira's version `jira_updated` (never
 /// moving backwards) and was synced now.
 pub async fn mark_mapping_synced(
@@ -191,11 +222,6 @@ pub async fn begin_create(client: &impl GenericClient, ark_id: &str) -> Result<b
     )
     .await?;
     Ok(inserted == 0)
-}
-
-/// The create's link is stored: it is no longer in doubt.
-pub async fn end_create(client: &impl GenericClient, ark_id: &str) -> Result<(), tokio_postgres::Error> {
-    prepared::execute(client, "DELETE FROM jira_pending_creates WHERE arkhitekton_id = $1", &[&ark_id]).await.map(drop)
 }
 
 pub async fn unlink_mapping(client: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {

@@ -28,6 +28,7 @@ pub mod maps;
 pub mod outbound;
 pub mod people;
 pub mod reconcile;
+pub mod recorder;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -54,6 +55,10 @@ pub struct Engine {
     initial_statuses: Arc<Mutex<HashMap<InitialStatusKey, (String, Instant)>>>,
     /// New issues, made in bulk calls shared by concurrent pushes.
     pub creates: Arc<creates::Creates>,
+    /// Successful pushes' bookkeeping, committed in groups.
+    pub recorder: Arc<recorder::Recorder>,
+    /// The last [`Engine::side`], with when it was read.
+    side: Arc<Mutex<Option<(Side, Instant)>>>,
 }
 
 /// Connection, project and issue type.
@@ -63,7 +68,13 @@ type InitialStatusKey = (i64, String, String);
 /// and a wrong guess would leave a new issue in the wrong status.
 const INITIAL_STATUS_TTL: Duration = Duration::from_secs(300);
 
+/// How long the connection a sync uses is remembered: reading it (and
+/// opening its credentials) for every job was two statements per create. A
+/// connection added, replaced or removed takes effect within this.
+const SIDE_TTL: Duration = Duration::from_secs(2);
+
 /// The Jira side of one sync: the client and what we know of its account.
+#[derive(Clone)]
 pub struct Side {
     pub client: Arc<JiraClient>,
     pub flavor: Flavor,
@@ -80,11 +91,24 @@ impl Engine {
             accounts: Arc::default(),
             initial_statuses: Arc::default(),
             creates: Arc::default(),
+            recorder: Arc::default(),
+            side: Arc::default(),
         }
     }
 
-    /// The Jira connection to sync with.
+    /// The Jira connection to sync with (read at most every [`SIDE_TTL`]).
     pub async fn side(&self) -> Result<Side, JiraError> {
+        if let Some((side, at)) = &*self.side.lock().unwrap_or_else(|e| e.into_inner())
+            && at.elapsed() < SIDE_TTL
+        {
+            return Ok(side.clone());
+        }
+        let side = self.read_side().await?;
+        *self.side.lock().unwrap_or_else(|e| e.into_inner()) = Some((side.clone(), Instant::now()));
+        Ok(side)
+    }
+
+    async fn read_side(&self) -> Result<Side, JiraError> {
         let conn = match self.store.load_by_name(DEFAULT_CONNECTION).await? {
             Some(conn) => conn,
             None => {

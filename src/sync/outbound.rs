@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use chrono::Utc;
+use deadpool_postgres::GenericClient;
 use serde_json::{Map, Value, json};
 
 use super::mapping::{issue_input, person_field, synced_fields, synced_values, unsynced};
@@ -58,58 +59,20 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
         return Ok(());
     }
     let outcome = push_item(engine, kind, &id, &item, mapping).await;
-    let mut client = engine.pool.get().await.map_err(db_retry)?;
     let elapsed = started.elapsed();
     match outcome {
         Ok(pushed) => {
             tracing::Span::current().record("jira.key", pushed.issue_key.as_str());
-            // The link before the item, as the inbound sync locks them. A
-            // new issue's link is stored here too: until this commits, its
-            // create stays recorded as begun, so a retry looks before it
-            // creates.
-            let tx = client.transaction().await.map_err(db_retry)?;
-            let mapping = match (&pushed.mapping, &pushed.created) {
-                (Some(m), _) => m.clone(),
-                (None, Some(new)) => {
-                    let m = sql::insert_mapping(
-                        &tx,
-                        kind,
-                        &id,
-                        &pushed.issue_key,
-                        &new.issue_id,
-                        &new.issue_type,
-                        &new.project,
-                        "bi_directional",
-                    )
-                    .await
-                    .map_err(db_retry)?;
-                    sql::end_create(&tx, &id).await.map_err(db_retry)?;
-                    m
-                }
-                (None, None) => unreachable!("a push either had a link or made one"),
-            };
-            sql::merge_synced_fields(&tx, mapping.id, &pushed.agreed).await.map_err(db_retry)?;
-            match pushed.created {
-                Some(_) => sql::mark_created(&tx, kind, &id, version, &mapping.jira_issue_key, &mapping.jira_issue_id)
-                    .await
-                    .map_err(db_retry)?,
-                None => sql::mark_synced(&tx, kind, &id, version).await.map_err(db_retry)?,
-            }
-            let mut log = pushed.log(&id, mapping.id, elapsed, ctx.job.attempt);
-            if let Some((code, problem)) = pushed.problem() {
-                sql::mark_error(&tx, kind, &id, &problem).await.map_err(db_retry)?;
-                log.status = "failed";
-                log.error_message = Some(problem);
-                log.error_code = Some(code.into());
-            }
-            sql::insert_log(&tx, &log).await.map_err(db_retry)?;
-            tx.commit().await.map_err(db_retry)?;
+            let operation = pushed.operation;
+            let record = Record { kind, id, version, elapsed, attempt: ctx.job.attempt, pushed };
+            let status = engine.recorder.write(&engine.pool, record).await.map_err(db_retry)?;
             let lag = (Utc::now() - version).to_std().unwrap_or_default();
-            crate::metrics::sync_done("to_jira", pushed.operation, log.status, elapsed, Some(lag));
+            crate::metrics::sync_done("to_jira", operation, status, elapsed, Some(lag));
             Ok(())
         }
         Err(failure) => {
             tracing::Span::current().record("jira.key", failure.issue_key.as_deref());
+            let client = engine.pool.get().await.map_err(db_retry)?;
             let job_error = failure.error.to_job_error();
             let message = failure.error.to_string();
             sql::mark_error(&client, kind, &id, &message).await.map_err(db_retry)?;
@@ -133,6 +96,59 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
             Err(job_error)
         }
     }
+}
+
+/// A successful push's bookkeeping, for [`super::recorder::Recorder`].
+pub struct Record {
+    kind: EntityKind,
+    id: String,
+    /// `updated_at` of the version pushed.
+    version: chrono::DateTime<Utc>,
+    elapsed: std::time::Duration,
+    attempt: i32,
+    pushed: Pushed,
+}
+
+/// Writes a push's bookkeeping in `tx`; returns the sync log's status.
+///
+/// The link before the item, as the inbound sync locks them. A new issue's
+/// link is stored here too: until this commits, its create stays recorded
+/// as begun, so a retry looks before it creates.
+pub async fn write_record(tx: &impl GenericClient, r: &Record) -> Result<&'static str, tokio_postgres::Error> {
+    let (kind, id, pushed) = (r.kind, r.id.as_str(), &r.pushed);
+    let mapping = match (&pushed.mapping, &pushed.created) {
+        (Some(m), _) => {
+            sql::merge_synced_fields(tx, m.id, &pushed.agreed).await?;
+            m.clone()
+        }
+        (None, Some(new)) => {
+            sql::link_created(
+                tx,
+                kind,
+                id,
+                &pushed.issue_key,
+                &new.issue_id,
+                &new.issue_type,
+                &new.project,
+                &pushed.agreed,
+            )
+            .await?
+        }
+        (None, None) => unreachable!("a push either had a link or made one"),
+    };
+    match pushed.created {
+        Some(_) => sql::mark_created(tx, kind, id, r.version, &mapping.jira_issue_key, &mapping.jira_issue_id).await?,
+        None => sql::mark_synced(tx, kind, id, r.version).await?,
+    }
+    let mut log = pushed.log(id, mapping.id, r.elapsed, r.attempt);
+    if let Some((code, problem)) = pushed.problem() {
+        sql::mark_error(tx, kind, id, &problem).await?;
+        log.status = "failed";
+        log.error_message = Some(problem);
+        log.error_code = Some(code.into());
+    }
+    sql::insert_log(tx, &log).await?;
+    Ok(log.status)
 }
 
 /// What a successful push did.

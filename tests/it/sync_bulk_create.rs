@@ -111,3 +111,47 @@ async fn a_bulk_call_that_fails_whole_is_looked_up_before_anything_is_created_ag
     assert!(searches >= 2, "in-doubt creates are looked up first: {searches} searches");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn pushes_whose_bookkeeping_is_committed_together_do_not_fail_with_a_neighbour() {
+    let s = Synced::start(|_| {}).await;
+    admin_post(&s.sim, "faults", json!({"latencyMs": 100})).await;
+    // The database refuses to link story 7 (as it might refuse any one
+    // record): its bookkeeping fails every time, after Jira made its issue.
+    let c = s.app.db.connect().await;
+    c.batch_execute(
+        "CREATE FUNCTION refuse_story_7() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.title = 'burst 7' AND NEW.jira_issue_key IS NOT NULL THEN RAISE EXCEPTION 'refused'; END IF; \
+             RETURN NEW; END $$; \
+         CREATE TRIGGER zz_refuse_story_7 BEFORE UPDATE ON user_stories \
+             FOR EACH ROW EXECUTE FUNCTION refuse_story_7();",
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "INSERT INTO user_stories (title, sync_to_jira, jira_project_key) \
+         SELECT 'burst ' || g, true, 'PROJ' FROM generate_series(1, $1) g",
+        &[&ITEMS],
+    )
+    .await
+    .unwrap();
+    c.execute("NOTIFY arksync_jobs", &[]).await.unwrap();
+    let synced_first_time = "SELECT count(*) FROM jira_sync_logs WHERE sync_direction = 'to_jira' \
+                             AND status = 'success' AND retry_count = 0";
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while c.query_one(synced_first_time, &[]).await.unwrap().get::<_, i64>(0) < ITEMS as i64 - 1 {
+        assert!(tokio::time::Instant::now() < deadline, "every other story syncs on its first attempt");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let seven = "SELECT sync_status FROM user_stories WHERE title = 'burst 7'";
+    assert_eq!(c.query_one(seven, &[]).await.unwrap().get::<_, String>(0), "pending");
+
+    // Once the database accepts it, story 7's retry finds the issue its
+    // first attempt made, and links that one: no second issue.
+    c.batch_execute("DROP TRIGGER zz_refuse_story_7 ON user_stories").await.unwrap();
+    c.execute("UPDATE jobs SET run_at = now() WHERE state = 'available'", &[]).await.unwrap();
+    c.execute("NOTIFY arksync_jobs", &[]).await.unwrap();
+    s.settle().await;
+    assert_one_issue_per_synced_item(&s, ITEMS as usize).await;
+    s.stop().await;
+}
