@@ -26,10 +26,18 @@ use tokio_util::sync::CancellationToken;
 
 const RATE: u64 = 100;
 
+/// The service binary's allocator (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let bench = Bench::start().await?;
-    let (addr, stop_http) = bench.serve().await?;
+    let key = SecretKey::parse(&"ab".repeat(32)).map_err(anyhow::Error::msg)?;
+    let store = ConnectionStore::new(bench.pool.clone(), Some(key));
+    // One engine for the API and the worker, as `arksync serve` runs them.
+    let engine = Engine::new(bench.pool.clone(), store.clone());
+    let (addr, stop_http) = bench.serve_with(engine.clone()).await?;
     let sim = jira_sim::start(SimConfig {
         admin_webhooks: vec![AdminWebhook {
             url: format!("http://{addr}/api/jira/webhooks"),
@@ -38,8 +46,6 @@ async fn main() -> anyhow::Result<()> {
         ..SimConfig::default()
     })
     .await?;
-    let key = SecretKey::parse(&"ab".repeat(32)).map_err(anyhow::Error::msg)?;
-    let store = ConnectionStore::new(bench.pool.clone(), Some(key));
     let user = sim.integration_user();
     store
         .create(&NewConnectionInput {
@@ -50,7 +56,6 @@ async fn main() -> anyhow::Result<()> {
             settings: Settings { rate_per_sec: 100_000.0, burst: 10_000, ..Settings::default() },
         })
         .await?;
-    let engine = Engine::new(bench.pool.clone(), store);
     let registry = arksync::webhooks::process::register(Registry::new(), Some(engine.clone()));
     let registry = arksync::sync::outbound::register(registry, engine);
     let stop = CancellationToken::new();

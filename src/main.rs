@@ -3,6 +3,11 @@ use clap::Parser;
 use arksync::cli::{Cli, Command};
 use arksync::config::Config;
 
+/// mimalloc rather than glibc's allocator: the sync's many short-lived JSON
+/// values made malloc and free a fifth of the process's CPU.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -98,6 +98,13 @@ impl Bench {
     /// The real arksync HTTP server (webhook endpoint, group commit) on
     /// 127.0.0.1:0.
     pub async fn serve(&self) -> anyhow::Result<(SocketAddr, CancellationToken)> {
+        let store = arksync::jira::store::ConnectionStore::new(self.pool.clone(), None);
+        self.serve_with(arksync::sync::Engine::new(self.pool.clone(), store)).await
+    }
+
+    /// [`Self::serve`] with the sync engine the worker uses, as `arksync
+    /// serve` shares one between its API and its worker.
+    pub async fn serve_with(&self, sync: arksync::sync::Engine) -> anyhow::Result<(SocketAddr, CancellationToken)> {
         let state = Arc::new(AppState {
             pool: self.pool.clone(),
             max_body_bytes: 1 << 20,
@@ -105,10 +112,7 @@ impl Bench {
             webhook_auth: WebhookAuth { hmac_secret: Some(Secret::new(SECRET)), jwt_secret: None },
             ingest: IngestWriter::spawn(self.pool.clone(), 2),
             connections: arksync::jira::store::ConnectionStore::new(self.pool.clone(), None),
-            sync: arksync::sync::Engine::new(
-                self.pool.clone(),
-                arksync::jira::store::ConnectionStore::new(self.pool.clone(), None),
-            ),
+            sync,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

@@ -25,34 +25,43 @@ pub struct NewEvents {
     pub payloads: Vec<RawJson>,
     pub webhook_ids: Vec<Option<String>>,
     pub retries: Vec<i32>,
+    /// `pending` (a job processes it) or `ignored` (stored as settled).
+    pub statuses: Vec<String>,
+    /// Why an `ignored` delivery needs no processing.
+    pub notes: Vec<Option<String>>,
 }
 
 /// Stores deliveries and their processing jobs with one statement; a
 /// delivery whose idempotency key is already stored (or appears earlier in
-/// the same batch) is skipped. Returns (idempotency key, event id, job id)
-/// of each delivery stored.
+/// the same batch) is skipped. A delivery stored as `ignored` gets no job.
+/// Returns (idempotency key, event id, job id) of each delivery stored.
 pub async fn insert_batch(
     client: &impl GenericClient,
     events: &NewEvents,
-) -> Result<Vec<(String, Uuid, i64)>, tokio_postgres::Error> {
+) -> Result<Vec<(String, Uuid, Option<i64>)>, tokio_postgres::Error> {
     let rows = prepared::query(
         client,
         "WITH input AS ( \
                  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], \
-                                      $7::text[], $8::int[]) WITH ORDINALITY \
-                     AS i(id, idempotency_key, event_type, issue_key, issue_id, payload, webhook_id, retry, ord)), \
+                                      $7::text[], $8::int[], $11::text[], $12::text[]) WITH ORDINALITY \
+                     AS i(id, idempotency_key, event_type, issue_key, issue_id, payload, webhook_id, retry, \
+                          status, note, ord)), \
              events AS ( \
                  INSERT INTO jira_webhook_events (id, idempotency_key, event_type, jira_issue_key, jira_issue_id, \
-                                                  raw_payload, webhook_id, delivery_retry) \
-                 SELECT id, idempotency_key, event_type, issue_key, issue_id, payload, webhook_id, retry \
+                                                  raw_payload, webhook_id, delivery_retry, processing_status, \
+                                                  processing_error, processed_at) \
+                 SELECT id, idempotency_key, event_type, issue_key, issue_id, payload, webhook_id, retry, status, \
+                        note, CASE WHEN status = 'pending' THEN NULL ELSE now() END \
                  FROM input ORDER BY ord \
                  ON CONFLICT (idempotency_key) DO NOTHING \
-                 RETURNING id, idempotency_key), \
+                 RETURNING id, idempotency_key, processing_status), \
              jobs AS ( \
                  INSERT INTO jobs (kind, payload, max_attempts) \
                  SELECT $9, jsonb_build_object('eventId', events.id), $10 FROM events \
+                 WHERE events.processing_status = 'pending' \
                  RETURNING id, (payload->>'eventId')::uuid AS event_id) \
-             SELECT events.idempotency_key, events.id, jobs.id FROM events JOIN jobs ON jobs.event_id = events.id",
+             SELECT events.idempotency_key, events.id, jobs.id \
+             FROM events LEFT JOIN jobs ON jobs.event_id = events.id",
         &[
             &events.ids,
             &events.idempotency_keys,
@@ -64,6 +73,8 @@ pub async fn insert_batch(
             &events.retries,
             &PROCESS_JOB,
             &PROCESS_MAX_ATTEMPTS,
+            &events.statuses,
+            &events.notes,
         ],
     )
     .await?;

@@ -109,8 +109,8 @@ pub async fn get(
 }
 
 /// What a push reads, by one statement and so as of one moment: the item as
-/// API JSON, its version (`updated_at`), its sync status, and its live
-/// link. Read apart, a Jira change applied in between would be in the item
+/// API JSON, its version (`updated_at`), its sync status, its live link,
+/// and the map overrides of its Jira project. Read apart, a Jira change applied in between would be in the item
 /// but not in what the link says was agreed, and would look like an edit
 /// made here.
 pub async fn get_for_push(
@@ -120,7 +120,10 @@ pub async fn get_for_push(
 ) -> Result<Option<ForPush>, tokio_postgres::Error> {
     let columns = super::sync::MAPPING_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "SELECT i.*, {columns} FROM ({} WHERE t.id = $1) i \
+        "SELECT i.*, (SELECT maps FROM jira_project_settings \
+                      WHERE project_key = coalesce(l.jira_project_key, i.jira_project_key)) AS project_maps, \
+                {columns} \
+         FROM ({} WHERE t.id = $1) i \
          LEFT JOIN jira_integration_mappings l ON l.arkhitekton_id = i.id AND l.sync_status <> 'unlinked'",
         select_list(kind)
     );
@@ -131,6 +134,7 @@ pub async fn get_for_push(
         item: row_to_json(kind, &row, None),
         version: row.get("updated_at"),
         status: row.get("sync_status"),
+        project_maps: row.get("project_maps"),
         mapping: linked.then(|| super::sync::mapping_at(&row, link_at)),
     }))
 }
@@ -140,6 +144,9 @@ pub struct ForPush {
     pub item: Value,
     pub version: DateTime<Utc>,
     pub status: Option<String>,
+    /// `jira_project_settings.maps` of the link's project (else the item's
+    /// `jira_project_key`); `None` when the project has no settings.
+    pub project_maps: Option<Value>,
     pub mapping: Option<super::sync::Mapping>,
 }
 

@@ -37,14 +37,26 @@ pub async fn receive(state: &AppState, req: Request<Incoming>) -> HttpResult {
         crate::metrics::webhook_rejected("invalid");
         InputError::new("invalid_delivery", None, e.0)
     })?;
+    let mut delivery = delivery;
+    // Loop prevention's first layer, at the door: a change our integration
+    // account made is our own echo. Known now (the connection was read in
+    // the last seconds), it is stored as settled and never becomes a job.
+    if delivery.actor.as_deref().is_some_and(|actor| state.sync.is_own_account(actor)) {
+        delivery.ignore = Some(crate::sync::inbound::OWN_ACCOUNT.to_owned());
+    }
     let event = delivery.event_type.clone();
+    let settled = delivery.ignore.is_some();
     match state.ingest.submit(delivery).await {
         Ok(Outcome::Accepted { event_id, job_id }) => {
             crate::metrics::webhook_received(&event);
-            Ok(json_response(
-                StatusCode::ACCEPTED,
-                &json!({"status": "accepted", "jobId": job_id.to_string(), "eventId": event_id}),
-            ))
+            if settled {
+                crate::metrics::webhook_processed(&event, "ignored", std::time::Duration::ZERO);
+            }
+            let mut body = json!({"status": "accepted", "jobId": job_id.map(|id| id.to_string()), "eventId": event_id});
+            if settled {
+                body["processingStatus"] = json!("ignored");
+            }
+            Ok(json_response(StatusCode::ACCEPTED, &body))
         }
         Ok(Outcome::Duplicate { event_id, status }) => Ok(json_response(
             StatusCode::OK,

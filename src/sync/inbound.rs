@@ -103,12 +103,15 @@ pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, 
     Ok(outcome)
 }
 
+/// Why a change by our integration account is ignored.
+pub const OWN_ACCOUNT: &str = "made by the integration account (our own change)";
+
 /// Layer 1: our own account made the change, or it set our marker.
 async fn own_echo(side: &Side, incoming: &Incoming<'_>) -> Result<Option<String>, JobError> {
     if let (Some(actor), Some(ours)) = (incoming.actor_account_id, side.account_id.as_deref())
         && actor == ours
     {
-        return Ok(Some("made by the integration account (our own change)".into()));
+        return Ok(Some(OWN_ACCOUNT.into()));
     }
     let Some(changelog) = incoming.changelog else { return Ok(None) };
     let field_map = side.client.field_map().await.map_err(|e| e.to_job_error())?;

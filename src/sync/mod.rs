@@ -73,6 +73,12 @@ const INITIAL_STATUS_TTL: Duration = Duration::from_secs(300);
 /// connection added, replaced or removed takes effect within this.
 const SIDE_TTL: Duration = Duration::from_secs(2);
 
+/// How long the integration account last read stays known to the webhook
+/// endpoint, which settles that account's changes (our own echoes) without
+/// a job. Accounts change only when the connection is replaced, and a
+/// replaced connection's old account makes no more changes.
+const OWN_ACCOUNT_TTL: Duration = Duration::from_secs(60);
+
 /// The Jira side of one sync: the client and what we know of its account.
 #[derive(Clone)]
 pub struct Side {
@@ -106,6 +112,16 @@ impl Engine {
         let side = self.read_side().await?;
         *self.side.lock().unwrap_or_else(|e| e.into_inner()) = Some((side.clone(), Instant::now()));
         Ok(side)
+    }
+
+    /// Whether `actor` is the integration account of the connection the
+    /// sync uses, as far as known without waiting: false when the
+    /// connection has not been read in the last [`OWN_ACCOUNT_TTL`].
+    pub fn is_own_account(&self, actor: &str) -> bool {
+        match &*self.side.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((side, at)) => at.elapsed() < OWN_ACCOUNT_TTL && side.account_id.as_deref() == Some(actor),
+            None => false,
+        }
     }
 
     async fn read_side(&self) -> Result<Side, JiraError> {

@@ -49,7 +49,7 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     tracing::Span::current().record("arkhitekton.id", id.as_str());
     let started = Instant::now();
     let client = engine.pool.get().await.map_err(db_retry)?;
-    let Some(ForPush { item, version, status, mapping }) =
+    let Some(ForPush { item, version, status, project_maps, mapping }) =
         work_items::get_for_push(&client, kind, &id).await.map_err(db_retry)?
     else {
         return Ok(()); // deleted since: nothing to push
@@ -58,7 +58,7 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     if item["syncToJira"] != json!(true) || status.as_deref() == Some("disabled") {
         return Ok(());
     }
-    let outcome = push_item(engine, kind, &id, &item, mapping).await;
+    let outcome = push_item(engine, kind, &id, &item, mapping, project_maps).await;
     let elapsed = started.elapsed();
     match outcome {
         Ok(pushed) => {
@@ -241,6 +241,7 @@ async fn push_item(
     id: &str,
     item: &Value,
     mapping: Option<Mapping>,
+    project_maps: Option<Value>,
 ) -> Result<Pushed, Failure> {
     let side = engine.side().await?;
     let client = engine.pool.get().await.map_err(db_error)?;
@@ -249,7 +250,7 @@ async fn push_item(
         .map(|m| m.jira_project_key.clone())
         .or_else(|| item["jiraProjectKey"].as_str().map(str::to_owned))
         .ok_or_else(|| JiraError::Config(format!("{id} has no jiraProjectKey to create its Jira issue in")))?;
-    let maps = project_maps(&client, &project).await?;
+    let maps = maps_of(&project, project_maps)?;
     let epic_key = epic_key(&client, kind, item).await?;
     // Only what changed since both sides last agreed is sent, so a person's
     // concurrent edit of another field in Jira is not overwritten.
@@ -345,10 +346,13 @@ async fn push_item(
     })
 }
 
-async fn project_maps(client: &impl deadpool_postgres::GenericClient, project: &str) -> Result<ProjectMaps, JiraError> {
-    let (overrides, _) = sql::project_settings(client, project).await.map_err(db_error)?;
-    let overrides: MapOverrides = serde_json::from_value(overrides)
-        .map_err(|e| JiraError::Config(format!("jira_project_settings.maps of {project}: {e}")))?;
+/// A project's maps: the spec's defaults under its overrides, if any.
+fn maps_of(project: &str, overrides: Option<Value>) -> Result<ProjectMaps, JiraError> {
+    let overrides: MapOverrides = match overrides {
+        Some(json) => serde_json::from_value(json)
+            .map_err(|e| JiraError::Config(format!("jira_project_settings.maps of {project}: {e}")))?,
+        None => MapOverrides::default(),
+    };
     Ok(ProjectMaps::with_overrides(&overrides))
 }
 

@@ -30,8 +30,9 @@ pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(5);
 /// What happened to a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Stored now, with its processing job.
-    Accepted { event_id: Uuid, job_id: i64 },
+    /// Stored now, with its processing job (none when it was stored as
+    /// already settled: [`Delivery::ignore`]).
+    Accepted { event_id: Uuid, job_id: Option<i64> },
     /// Stored before (a retry or a duplicate); nothing new was written.
     Duplicate { event_id: Uuid, status: String },
 }
@@ -143,8 +144,8 @@ async fn store(pool: &deadpool_postgres::Pool, deliveries: &[Delivery]) -> Resul
             by_key.entry(key).or_insert(Outcome::Duplicate { event_id, status });
         }
     }
-    let any_new = by_key.values().any(|o| matches!(o, Outcome::Accepted { .. }));
-    if any_new {
+    let any_job = by_key.values().any(|o| matches!(o, Outcome::Accepted { job_id: Some(_), .. }));
+    if any_job {
         jobs::notify(&tx).await.map_err(classify)?;
     }
     tx.commit().await.map_err(classify)?;
@@ -174,6 +175,8 @@ fn columns(deliveries: &[Delivery]) -> webhook_events::NewEvents {
         e.payloads.push(d.payload.clone());
         e.webhook_ids.push(d.webhook_id.clone());
         e.retries.push(d.retry);
+        e.statuses.push(if d.ignore.is_some() { "ignored" } else { "pending" }.to_owned());
+        e.notes.push(d.ignore.clone());
     }
     e
 }

@@ -27,6 +27,13 @@ pub struct Delivery {
     pub webhook_id: Option<String>,
     /// `X-Atlassian-Webhook-Retry`: how many times Jira already tried.
     pub retry: i32,
+    /// Who made the change (`user`: Cloud's account id, else Data
+    /// Center's key or name).
+    pub actor: Option<String>,
+    /// Set when the delivery is known to need no processing (our own
+    /// change's echo): it is stored as `ignored` with this reason, and no
+    /// job is made for it.
+    pub ignore: Option<String>,
 }
 
 /// Why a body is not a delivery.
@@ -42,6 +49,19 @@ struct Head<'a> {
     webhook_event: Cow<'a, str>,
     #[serde(borrow)]
     issue: Option<IssueHead<'a>>,
+    #[serde(borrow)]
+    user: Option<UserHead<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserHead<'a> {
+    #[serde(borrow)]
+    account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -104,7 +124,18 @@ impl Delivery {
             (None, None) => format!("body:{}", hex::encode(Sha256::digest(body))),
         };
         let retry = header("x-atlassian-webhook-retry").and_then(|v| v.parse().ok()).unwrap_or(0);
-        Ok(Self { idempotency_key, event_type, issue_key, issue_id, payload: RawJson(body.clone()), webhook_id, retry })
+        let actor = head.user.and_then(|u| u.account_id.or(u.key).or(u.name)).map(Cow::into_owned);
+        Ok(Self {
+            idempotency_key,
+            event_type,
+            issue_key,
+            issue_id,
+            payload: RawJson(body.clone()),
+            webhook_id,
+            retry,
+            actor,
+            ignore: None,
+        })
     }
 }
 

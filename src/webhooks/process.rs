@@ -3,6 +3,7 @@
 //! of it: `processed`, `ignored` (with the reason: our own echo, stale,
 //! nothing changed, a comment…) or `failed` (with the error).
 
+use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -65,7 +66,7 @@ fn status_label(status: &str) -> &'static str {
 
 /// Parses the delivery and syncs what it says.
 async fn handle(engine: Option<&Engine>, raw: &Value) -> Result<Applied, JobError> {
-    let payload: WebhookPayload = serde_json::from_value(raw.clone())
+    let payload = WebhookPayload::deserialize(raw)
         .map_err(|e| JobError::Discard(anyhow::anyhow!("the delivery does not parse: {e}")))?;
     let kind = payload.kind();
     if let EventKind::Other(name) = &kind {

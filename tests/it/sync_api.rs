@@ -138,6 +138,9 @@ async fn a_manual_mapping_links_an_existing_issue_pushes_to_it_and_unlinks() {
 #[tokio::test]
 async fn a_bulk_sync_of_300_items_reaches_jira_once_each_and_reports_progress() {
     let s = Synced::start(|_| {}).await;
+    // Jira answering in 100 ms keeps the pushes running long enough to be
+    // seen half done (creates in bulk are otherwise done within a poll).
+    admin_post(&s.sim, "faults", json!({"latencyMs": 100})).await;
     let mut ids = Vec::new();
     {
         // Items that sync but have not been pushed yet: written without the

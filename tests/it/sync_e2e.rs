@@ -25,16 +25,17 @@ pub struct Synced {
 
 impl Synced {
     pub async fn start(tweak: impl FnOnce(&mut SimConfig)) -> Self {
-        let app = TestApp::spawn().await;
+        // One engine for the API and the worker, as `arksync serve` runs them.
+        let mut shared = None;
+        let app = TestApp::spawn_with(|state| shared = Some(state.sync.clone())).await;
         let mut config = SimConfig::default();
         config
             .admin_webhooks
             .push(AdminWebhook { url: app.url("/api/jira/webhooks"), secret: Some(WEBHOOK_SECRET.to_owned()) });
         tweak(&mut config);
         let sim = crate::jira_support::sim(config).await;
-        let store = store(&app.db);
-        site_connection(&store, &sim, "default").await;
-        let engine = Engine::new(app.db.pool.clone(), store);
+        site_connection(&store(&app.db), &sim, "default").await;
+        let engine = shared.expect("the app's engine");
         let worker_engine = engine.clone();
         let registry = arksync::webhooks::process::register(Registry::new(), Some(worker_engine.clone()));
         let registry = arksync::sync::outbound::register(registry, worker_engine.clone());
@@ -342,5 +343,39 @@ async fn one_reconciliation_pass_runs_at_a_time() {
     let free: bool =
         other.query_one("SELECT pg_try_advisory_lock($1)", &[&0x61726b_7265636f_i64]).await.unwrap().get(0);
     assert!(free);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_echo_of_our_own_change_is_settled_at_the_door_and_never_becomes_a_job() {
+    let s = Synced::start(|_| {}).await;
+    let body = json!({"title": "Echo", "syncToJira": true, "jiraProjectKey": "PROJ"});
+    let (_, story) = s.app.post("/api/user-stories", body).await;
+    let id = story["id"].as_str().unwrap().to_owned();
+    s.settle().await;
+    let key = s.app.get(&format!("/api/user-stories/{id}")).await.1["jiraIssueKey"].as_str().unwrap().to_owned();
+    let c = s.app.db.connect().await;
+    let events = "SELECT e.processing_status, e.processing_error, e.processed_at IS NOT NULL, \
+                         (SELECT count(*) FROM jobs j WHERE j.payload->>'eventId' = e.id::text) \
+                  FROM jira_webhook_events e WHERE e.jira_issue_key = $1 AND e.event_type = $2";
+    let row = c.query_one(events, &[&key, &"jira:issue_created"]).await.unwrap();
+    let got: (String, Option<String>, bool, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(got, ("ignored".into(), Some(arksync::sync::inbound::OWN_ACCOUNT.into()), true, 0));
+
+    // A person's change is still processed, by a job.
+    assert_eq!(
+        s.as_person(
+            reqwest::Method::PUT,
+            &format!("/rest/api/3/issue/{key}"),
+            json!({"fields": {"summary": "Renamed"}})
+        )
+        .await,
+        204
+    );
+    s.settle().await;
+    assert_eq!(s.app.get(&format!("/api/user-stories/{id}")).await.1["title"], "Renamed");
+    let row = c.query_one(events, &[&key, &"jira:issue_updated"]).await.unwrap();
+    let got: (String, Option<String>, bool, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(got, ("processed".into(), None, true, 1));
     s.stop().await;
 }
