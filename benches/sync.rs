@@ -4,7 +4,7 @@
 //! PostgreSQL is embedded with default durability. Prints figures only.
 //!
 //! Knobs: `BENCH_SYNC_SECONDS` (per direction, default 10), `BENCH_SYNC_ITEMS`
-//! (items in the throughput run, default 2000), `BENCH_PG_STATEMENTS=1`
+//! (items in the throughput run, default 6000), `BENCH_PG_STATEMENTS=1`
 //! (load pg_stat_statements and print where PostgreSQL spent its time).
 
 #[allow(dead_code)]
@@ -77,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
     settle(&bench).await?;
     report(&sent, &logged(&bench, "from_jira", &["changes", "title"]).await?);
 
-    let n = env_u64("BENCH_SYNC_ITEMS", 2000) as usize;
+    let n = env_u64("BENCH_SYNC_ITEMS", 6000) as usize;
     println!("\n## Sustained pushes: {n} items created with syncToJira, until all are synced");
     bench.print_statements("the latency runs").await?;
     throughput(&bench, n).await?;
