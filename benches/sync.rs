@@ -210,8 +210,19 @@ fn report(sent: &Sent, arrived: &Sent) {
     );
 }
 
+const ECHOES: &str = "SELECT count(*) FROM jira_webhook_events WHERE event_type = 'jira:issue_created'";
+
+/// Polls until the number `sql` returns reaches `target`.
+async fn wait_for(client: &tokio_postgres::Client, sql: &str, target: i64) -> anyhow::Result<()> {
+    while client.query_one(sql, &[]).await?.get::<_, i64>(0) < target {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
 async fn throughput(bench: &Bench, n: usize) -> anyhow::Result<()> {
     let client = bench.pool.get().await?;
+    let echoes_before: i64 = client.query_one(ECHOES, &[]).await?.get(0);
     let started = Instant::now();
     client
         .execute(
@@ -221,36 +232,23 @@ async fn throughput(bench: &Bench, n: usize) -> anyhow::Result<()> {
         )
         .await?;
     client.execute("NOTIFY arksync_jobs", &[]).await?;
-    loop {
-        let synced: i64 = client
-            .query_one("SELECT count(*) FROM user_stories WHERE title LIKE 'bulk %' AND sync_status = 'synced'", &[])
-            .await?
-            .get(0);
-        if synced as usize >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let synced = "SELECT count(*) FROM user_stories WHERE title LIKE 'bulk %' AND sync_status = 'synced'";
+    wait_for(&client, synced, n as i64).await?;
     let elapsed = started.elapsed();
     println!(
         "{n} issues created in Jira in {:.2} s: {:.0} syncs/s",
         elapsed.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64()
     );
-    // Jira's echo of each create (`jira:issue_created`) is stored at once
-    // but processed by jobs that may still be waiting: the rate at which
-    // the whole pipeline keeps up counts them too.
-    loop {
-        let busy: i64 =
-            client.query_one("SELECT count(*) FROM jobs WHERE state IN ('available', 'running')", &[]).await?.get(0);
-        if busy == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Jira's echo of each create (`jira:issue_created`) may still be on its
+    // way, or waiting for its job: the rate at which the whole pipeline
+    // keeps up counts them too.
+    wait_for(&client, ECHOES, echoes_before + n as i64).await?;
+    let idle = "SELECT (count(*) = 0)::int8 FROM jobs WHERE state IN ('available', 'running')";
+    wait_for(&client, idle, 1).await?;
     let drained = started.elapsed();
     println!(
-        "...and every job done, echoes included, in {:.2} s: {:.0} syncs/s",
+        "...and every echo stored and every job done in {:.2} s: {:.0} syncs/s",
         drained.as_secs_f64(),
         n as f64 / drained.as_secs_f64()
     );

@@ -5,12 +5,11 @@
 //! Nothing waits to fill a batch: a runner task takes whatever creates have
 //! arrived and sends them at once, so a lone create goes out immediately
 //! (as a plain `POST /issue`) and a burst (a bulk sync, many edits) goes out
-//! up to 50 at a time. A few calls
-//! may be in flight at once; while they are, new creates gather for the
-//! next call. Each push still records its create as begun before it is
-//! sent and does its own bookkeeping after, so a push whose batch failed
-//! as a whole (unknown which issues exist) looks its issue up on retry,
-//! exactly as after a failed single create.
+//! up to 50 at a time. A few calls may be in flight at once; while they are,
+//! new creates gather for the next call. Each push still records its create
+//! as begun before it is sent and does its own bookkeeping after, so a push
+//! whose batch failed as a whole (unknown which issues exist) looks its
+//! issue up on retry, exactly as after a failed single create.
 
 use std::sync::{Arc, OnceLock};
 
