@@ -26,6 +26,7 @@
 //! - [`app`]: what each subcommand runs.
 
 pub mod app;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod db;

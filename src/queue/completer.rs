@@ -39,17 +39,8 @@ impl Completer {
 
 async fn run(pool: deadpool_postgres::Pool, mut rx: mpsc::UnboundedReceiver<(i64, i32)>) {
     while let Some(first) = rx.recv().await {
-        let mut ids = vec![first.0];
-        let mut attempts = vec![first.1];
-        while ids.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok((id, attempt)) => {
-                    ids.push(id);
-                    attempts.push(attempt);
-                }
-                Err(_) => break,
-            }
-        }
+        let (ids, attempts): (Vec<i64>, Vec<i32>) =
+            crate::batch::with_ready(first, MAX_BATCH, || rx.try_recv().ok()).into_iter().unzip();
         write(&pool, &ids, &attempts).await;
     }
 }

@@ -59,13 +59,7 @@ async fn run(mut requests: mpsc::UnboundedReceiver<Request>) {
     while let Some(first) = requests.recv().await {
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         // Everything that arrived meanwhile (also while waiting for a slot).
-        let mut batch = vec![first];
-        while batch.len() < BULK_CREATE_LIMIT {
-            match requests.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
+        let batch = crate::batch::with_ready(first, BULK_CREATE_LIMIT, || requests.try_recv().ok());
         tokio::spawn(async move {
             send(batch).await;
             drop(slot);

@@ -59,14 +59,7 @@ async fn run(pool: deadpool_postgres::Pool, rx: Arc<Mutex<mpsc::UnboundedReceive
         let group = {
             let mut rx = rx.lock().await;
             let Some(first) = rx.recv().await else { return };
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP {
-                match rx.try_recv() {
-                    Ok(item) => group.push(item),
-                    Err(_) => break,
-                }
-            }
-            group
+            crate::batch::with_ready(first, MAX_GROUP, || rx.try_recv().ok())
         };
         write_group(&pool, group).await;
     }

@@ -87,14 +87,7 @@ async fn run(pool: deadpool_postgres::Pool, rx: Arc<Mutex<mpsc::Receiver<(Delive
         let batch = {
             let mut rx = rx.lock().await;
             let Some(first) = rx.recv().await else { return };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(item) => batch.push(item),
-                    Err(_) => break,
-                }
-            }
-            batch
+            crate::batch::with_ready(first, MAX_BATCH, || rx.try_recv().ok())
         };
         write_batch(&pool, batch).await;
     }
