@@ -51,43 +51,46 @@ pub(crate) fn mapping_at(row: &Row, at: usize) -> Mapping {
     }
 }
 
+/// The live link whose `column` equals `value` (locked until the
+/// transaction ends when `for_update`).
+async fn live_mapping(
+    client: &impl GenericClient,
+    column: &str,
+    value: &(dyn tokio_postgres::types::ToSql + Sync),
+    for_update: bool,
+) -> Result<Option<Mapping>, tokio_postgres::Error> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    let sql = format!(
+        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE {column} = $1 AND sync_status <> 'unlinked'{lock}"
+    );
+    Ok(prepared::query_opt(client, &sql, &[value]).await?.as_ref().map(mapping))
+}
+
 pub async fn mapping_by_issue_key(
     client: &impl GenericClient,
     issue_key: &str,
 ) -> Result<Option<Mapping>, tokio_postgres::Error> {
-    let sql = format!(
-        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE jira_issue_key = $1 AND sync_status <> 'unlinked'"
-    );
-    Ok(prepared::query_opt(client, &sql, &[&issue_key]).await?.as_ref().map(mapping))
+    live_mapping(client, "jira_issue_key", &issue_key, false).await
 }
 
 pub async fn mapping_by_issue_id(
     client: &impl GenericClient,
     issue_id: &str,
 ) -> Result<Option<Mapping>, tokio_postgres::Error> {
-    let sql = format!(
-        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE jira_issue_id = $1 AND sync_status <> 'unlinked'"
-    );
-    Ok(prepared::query_opt(client, &sql, &[&issue_id]).await?.as_ref().map(mapping))
+    live_mapping(client, "jira_issue_id", &issue_id, false).await
 }
 
 pub async fn mapping_by_entity(
     client: &impl GenericClient,
     ark_id: &str,
 ) -> Result<Option<Mapping>, tokio_postgres::Error> {
-    let sql = format!(
-        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE arkhitekton_id = $1 AND sync_status <> 'unlinked'"
-    );
-    Ok(prepared::query_opt(client, &sql, &[&ark_id]).await?.as_ref().map(mapping))
+    live_mapping(client, "arkhitekton_id", &ark_id, false).await
 }
 
 /// The live link, locked until the transaction ends: the inbound sync
 /// applies one version of an issue at a time.
 pub async fn lock_mapping(client: &impl GenericClient, id: Uuid) -> Result<Option<Mapping>, tokio_postgres::Error> {
-    let sql = format!(
-        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE id = $1 AND sync_status <> 'unlinked' FOR UPDATE"
-    );
-    Ok(prepared::query_opt(client, &sql, &[&id]).await?.as_ref().map(mapping))
+    live_mapping(client, "id", &id, true).await
 }
 
 /// Whether the item and the issue were linked once and then unlinked.

@@ -118,7 +118,8 @@ pub async fn get_for_push(
     kind: EntityKind,
     id: &str,
 ) -> Result<Option<ForPush>, tokio_postgres::Error> {
-    let columns = super::sync::MAPPING_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect::<Vec<_>>().join(", ");
+    let link_columns: Vec<String> = super::sync::MAPPING_COLUMNS.split(", ").map(|c| format!("l.{c}")).collect();
+    let columns = link_columns.join(", ");
     let sql = format!(
         "SELECT i.*, (SELECT maps FROM jira_project_settings \
                       WHERE project_key = coalesce(l.jira_project_key, i.jira_project_key)) AS project_maps, \
@@ -128,7 +129,7 @@ pub async fn get_for_push(
         select_list(kind)
     );
     let Some(row) = prepared::query_opt(client, &sql, &[&id]).await? else { return Ok(None) };
-    let link_at = row.len() - super::sync::MAPPING_COLUMNS.split(", ").count();
+    let link_at = row.len() - link_columns.len();
     let linked = row.get::<_, Option<uuid::Uuid>>(link_at).is_some();
     Ok(Some(ForPush {
         item: row_to_json(kind, &row, None),

@@ -302,7 +302,7 @@ async fn push_item(
             let created = if in_doubt {
                 side.client.create_issue(&input).await
             } else {
-                engine.creates.create(side.client.clone(), input.clone()).await
+                engine.creates.create(side.client.clone(), input).await
             };
             let created = created.map_err(|e| fail(e, "create"))?;
             link_defect_to_story(engine, &side, kind, item, &created.key).await;
