@@ -36,7 +36,7 @@ use crate::domain::input::{self, Mode};
 use crate::jira::Error as JiraError;
 use crate::jira::fields::names;
 use crate::jira::requests::IssueInput;
-use crate::jira::webhook::{EventKind, parse_jira_time};
+use crate::jira::webhook::EventKind;
 use crate::queue::{JobContext, JobError, Registry};
 
 /// Writes an imported item's ARKHITEKTON ID to its issue.
@@ -66,6 +66,8 @@ struct Candidate {
     issue_type: String,
     input: input::WorkItemInput,
     patch: Map<String, Value>,
+    /// `patch` with the Jira-side fingerprints of its fields.
+    agreed: Map<String, Value>,
 }
 
 /// Imports the issue when its project asks for it. Called for an issue that
@@ -85,8 +87,7 @@ pub async fn import(
         Ok(c) => c,
         Err(why) => return Ok(Imported::Declined(why)),
     };
-    let jira_updated =
-        fields.get("updated").and_then(Value::as_str).and_then(parse_jira_time).map(|t| t.with_timezone(&chrono::Utc));
+    let jira_updated = super::inbound::issue_updated(fields);
     let mut client = engine.pool.get().await.map_err(retry)?;
     let tx = client.transaction().await.map_err(retry)?;
     sql::set_change_source(&tx, "jira").await.map_err(retry)?;
@@ -108,7 +109,7 @@ pub async fn import(
     projects::mark_imported(&tx, c.kind, &id).await.map_err(retry)?;
     sql::mark_mapping_synced(&tx, m.id, jira_updated).await.map_err(retry)?;
     // The item was made of Jira's values: both sides agree on them.
-    sql::merge_synced_fields(&tx, m.id, &c.patch).await.map_err(retry)?;
+    sql::merge_synced_fields(&tx, m.id, &c.agreed).await.map_err(retry)?;
     let log = SyncLog {
         mapping_id: Some(m.id),
         arkhitekton_id: Some(&id),
@@ -185,7 +186,8 @@ async fn candidate(
         Ok(input) => input,
         Err(e) => return Ok(Err(format!("{key} cannot be imported: Jira's value is not valid here: {}", e.message))),
     };
-    Ok(Ok(Candidate { kind, key, project, issue_type, input, patch }))
+    let agreed = super::agreed::with_fingerprints(&patch, &super::agreed::of_issue(kind, fields, &field_map));
+    Ok(Ok(Candidate { kind, key, project, issue_type, input, patch, agreed }))
 }
 
 pub fn register(registry: Registry, engine: Engine) -> Registry {

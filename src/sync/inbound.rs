@@ -14,6 +14,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use super::agreed;
 use super::conflicts::{self, Resolution};
 use super::mapping::{differences, item_patch, same};
 use super::maps::{MapOverrides, ProjectMaps};
@@ -67,13 +68,35 @@ pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, 
     }
     let issue_id =
         scalar(&incoming.issue["id"]).ok_or_else(|| JobError::Discard(anyhow::anyhow!("an issue without an id")))?;
-    let fields = incoming.issue["fields"].as_object().cloned().unwrap_or_default();
     let client = engine.pool.get().await.map_err(retry)?;
     let found = sql::mapping_by_issue_id(&client, &issue_id).await.map_err(retry)?;
     drop(client); // linking and importing take their own connections
+    if incoming.event == EventKind::IssueDeleted {
+        let Some(mapping) = found else { return ignored("the issue is not linked") };
+        unlink(engine, &mapping, incoming.source).await?;
+        crate::metrics::sync_done("from_jira", "delete", "success", started.elapsed(), None);
+        return Ok(Applied::Unlinked);
+    }
+    // From here on the issue's fields matter: read them fresh where the
+    // delivery cannot be taken as it is (see `fresh_read`).
+    let fresh = match fresh_read(&side, incoming) {
+        Some(key) => match side.client.get_issue(key, &[]).await {
+            Ok(issue) => Some(issue),
+            Err(crate::jira::Error::NotFound(_)) => return ignored("the issue no longer exists in Jira"),
+            Err(e) => return Err(e.to_job_error()),
+        },
+        None => None,
+    };
+    let incoming = &Incoming {
+        event: incoming.event.clone(),
+        issue: fresh.as_ref().unwrap_or(incoming.issue),
+        actor_account_id: incoming.actor_account_id,
+        changelog: incoming.changelog,
+        source: incoming.source,
+    };
+    let fields = incoming.issue["fields"].as_object().cloned().unwrap_or_default();
     let mapping = match found {
         Some(m) => m,
-        None if incoming.event == EventKind::IssueDeleted => return ignored("the issue is not linked"),
         None => match link_by_arkhitekton_id(engine, &side, incoming.issue, &fields).await? {
             Some(m) => m,
             // Made in Jira: imported when its project asks for it (src/sync/import.rs).
@@ -84,13 +107,7 @@ pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, 
             },
         },
     };
-    if incoming.event == EventKind::IssueDeleted {
-        unlink(engine, &mapping, incoming.source).await?;
-        crate::metrics::sync_done("from_jira", "delete", "success", started.elapsed(), None);
-        return Ok(Applied::Unlinked);
-    }
-    let jira_updated =
-        fields.get("updated").and_then(Value::as_str).and_then(parse_jira_time).map(|t| t.with_timezone(&Utc));
+    let jira_updated = issue_updated(&fields);
     if let (Some(seen), Some(this)) = (mapping.jira_updated_at, jira_updated)
         && this <= seen
     {
@@ -101,6 +118,42 @@ pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, 
     let result = if matches!(outcome, Applied::Changed(_)) { "success" } else { "ignored" };
     crate::metrics::sync_done("from_jira", "update", result, started.elapsed(), lag.filter(|_| result == "success"));
     Ok(outcome)
+}
+
+/// How far a delivery's clock may run ahead of ours before its timestamp
+/// is no longer believed.
+pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The issue's `updated`, as a time; one beyond our clock plus
+/// [`MAX_CLOCK_SKEW`] is capped there, so no version can claim a future
+/// that would make every later real edit look stale.
+pub(super) fn issue_updated(fields: &Map<String, Value>) -> Option<DateTime<Utc>> {
+    let updated =
+        fields.get("updated").and_then(Value::as_str).and_then(parse_jira_time).map(|t| t.with_timezone(&Utc))?;
+    Some(updated.min(Utc::now() + MAX_CLOCK_SKEW))
+}
+
+/// The key of an issue whose delivery is not taken as it is, but read
+/// again from Jira before it is applied:
+/// - on Cloud, always: a delivery carries rich text as wiki markup (REST
+///   v2 form), a lossy rendering of the ADF Jira holds, and Markdown is
+///   read from the ADF itself (REST v3);
+/// - anywhere, a delivery dated beyond our clock plus [`MAX_CLOCK_SKEW`]:
+///   its staleness is judged on the issue Jira holds now.
+///
+/// Search results (reconciliation, bulk pulls) are read in the right form
+/// already.
+fn fresh_read<'a>(side: &Side, incoming: &Incoming<'a>) -> Option<&'a str> {
+    if incoming.source != "webhook" {
+        return None;
+    }
+    let fields = &incoming.issue["fields"];
+    let future = fields["updated"]
+        .as_str()
+        .and_then(parse_jira_time)
+        .is_some_and(|t| t.with_timezone(&Utc) > Utc::now() + MAX_CLOCK_SKEW);
+    let key = incoming.issue["key"].as_str().or_else(|| incoming.issue["id"].as_str());
+    key.filter(|_| side.flavor == Flavor::Cloud || future)
 }
 
 /// Why a change by our integration account is ignored.
@@ -211,11 +264,15 @@ async fn update_item(
     {
         patch.insert("epicId".into(), epic);
     }
+    // A field Jira still holds exactly as both sides agreed on it was not
+    // changed there, whatever its Markdown reading says: never written.
+    let in_jira = agreed::of_issue(m.kind, &fields, &field_map);
+    patch.retain(|f, _| agreed::unchanged_in_jira(f, &m.synced, &in_jira) != Some(true));
     let changes = differences(&item, &patch, side.flavor);
     sql::set_change_source(&tx, "jira").await.map_err(retry)?;
     if changes.is_empty() {
         sql::mark_mapping_synced(&tx, m.id, jira_updated).await.map_err(retry)?;
-        sql::merge_synced_fields(&tx, m.id, &patch).await.map_err(retry)?;
+        sql::merge_synced_fields(&tx, m.id, &agreed::with_fingerprints(&patch, &in_jira)).await.map_err(retry)?;
         tx.commit().await.map_err(retry)?;
         return ignored("no change: the item already holds these values");
     }
@@ -252,7 +309,7 @@ async fn update_item(
         })
         .map(|(f, v)| (f.clone(), v.clone()))
         .collect();
-    sql::merge_synced_fields(&tx, m.id, &agreed).await.map_err(retry)?;
+    sql::merge_synced_fields(&tx, m.id, &agreed::with_fingerprints(&agreed, &in_jira)).await.map_err(retry)?;
     // Where the item keeps a value Jira lacks (its own newer edit, a
     // conflict it won, a union of labels), a push must follow; one may be
     // waiting already (coalesced), but an item in error has none.

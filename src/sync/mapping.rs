@@ -274,8 +274,7 @@ pub fn differences(item: &Value, patch: &Map<String, Value>, flavor: Flavor) -> 
 }
 
 pub fn same(name: &str, current: &Value, incoming: &Value, flavor: Flavor) -> bool {
-    let rich = ["description", "acceptanceCriteria", "rootCause", "resolutionNotes", "businessValue"].contains(&name);
-    if rich {
+    if super::agreed::is_rich(name) {
         let canon = |v: &Value| canonical(flavor, v.as_str().unwrap_or_default());
         return canon(current) == canon(incoming);
     }

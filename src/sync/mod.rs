@@ -18,6 +18,7 @@
 //! - Bulk ([`bulk`]): a bulk sync: pulls its items' issues page by page,
 //!   and/or enqueues their pushes in batches.
 
+pub mod agreed;
 pub mod bulk;
 pub mod conflicts;
 pub mod creates;

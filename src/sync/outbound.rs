@@ -272,9 +272,9 @@ async fn push_item(
     drop(client); // no connection held across Jira calls
     let mut input = issue_input(kind, item, &maps, epic_key.clone(), create_in, &send);
     let assignee_problem = super::people::resolve(&side.client, &mut input).await?;
-    let request = Value::Object(
-        requests::issue_fields(side.flavor, &*side.client.field_map().await?, &input).unwrap_or_default(),
-    );
+    let field_map = side.client.field_map().await?;
+    let sent = requests::issue_fields(side.flavor, &field_map, &input).unwrap_or_default();
+    let request = Value::Object(sent.clone());
     let fail = |error: JiraError, operation| Failure {
         error,
         operation,
@@ -331,6 +331,13 @@ async fn push_item(
     let status_problem = status.problem;
     if assignee_problem.is_some() {
         agreed.remove(person_field(kind)); // Jira's assignee was left as it is
+    }
+    // What Jira now holds, in its own form, for the fields sent.
+    let mut agreed = super::agreed::with_fingerprints(&agreed, &super::agreed::of_issue(kind, &sent, &field_map));
+    if assignee_problem.is_some() && mapping.is_none() {
+        // A new issue has nobody assigned: until the e-mail resolves, that
+        // is what Jira holds, and a pull must not take it for a change.
+        agreed.insert(super::agreed::jira_key(person_field(kind)), json!(super::agreed::person_fingerprint(None)));
     }
     Ok(Pushed {
         operation,

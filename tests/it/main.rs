@@ -28,6 +28,7 @@ mod sync_bulk_create;
 mod sync_bulk_pull;
 mod sync_chaos;
 pub mod sync_e2e;
+mod sync_fidelity;
 mod sync_fields;
 mod sync_import;
 mod sync_people;

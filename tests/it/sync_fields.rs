@@ -247,9 +247,13 @@ async fn two_versions_of_an_issue_applied_at_once_leave_the_newer() {
     let c = s.app.db.connect().await;
     let issue_id: String =
         c.query_one("SELECT jira_issue_id FROM user_stories WHERE id = $1", &[&id]).await.unwrap().get(0);
+    // Versions read by a search (as reconciliation reads them), so each is
+    // applied as it is, not read again from Jira.
+    let base = chrono::Utc::now() - chrono::Duration::hours(1);
     let version = |n: u32, title: &str| {
+        let updated = base + chrono::Duration::seconds(i64::from(n));
         json!({"id": issue_id, "key": key,
-               "fields": {"summary": title, "updated": format!("2099-01-01T00:00:0{n}.000+0000")}})
+               "fields": {"summary": title, "updated": updated.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()}})
     };
     for round in 0..5 {
         let (older, newer) = (version(2 * round, "older"), version(2 * round + 1, "newer"));
@@ -267,7 +271,7 @@ async fn two_versions_of_an_issue_applied_at_once_leave_the_newer() {
                     issue: &issue,
                     actor_account_id: None,
                     changelog: None,
-                    source: "webhook",
+                    source: "scheduled",
                 };
                 apply(&engine, &incoming).await.unwrap()
             })
