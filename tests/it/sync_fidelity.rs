@@ -4,7 +4,7 @@
 //! Jira cannot take is kept here rather than wiped.
 
 use arksync::jira::adf;
-use arksync::jira_sim::{Flavor, SimConfig};
+use arksync::jira_sim::Flavor;
 use arksync::webhooks::signature::sign_hmac;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -21,7 +21,7 @@ pub(super) fn inline(pieces: &[Piece], esc: Escape) -> String {
             Tok::Text(t) => out.push_str(&escape(&t, esc)),
             Tok::Open(m) => {
                 // `!` right before a link would turn it into an image.
-                if matches!(m, Mark::Link(_)) && out.ends_with('!') && !out.ends_with("\\!") {
+                if matches!(m, Mark::Link(..)) && out.ends_with('!') && !out.ends_with("\\!") {
                     out.insert(out.len() - 1, '\\');
                 }
                 out.push_str(opener(&m));
@@ -35,7 +35,8 @@ pub(super) fn inline(pieces: &[Piece], esc: Escape) -> String {
                 }
                 out.push_str(&link);
             }
-            Tok::Break => out.push('\n'),
+            // A hard break; a soft one is a `\n` inside the text.
+            Tok::Break => out.push_str("\\\n"),
         }
     }
     out
@@ -50,7 +51,7 @@ fn drop_unflanked(mut toks: Vec<Tok>) -> Vec<Tok> {
     let mut k = 0;
     while k < toks.len() {
         let mark = match &toks[k] {
-            Tok::Open(m) if !matches!(m, Mark::Link(_)) => Some(m.clone()),
+            Tok::Open(m @ (Mark::Strong | Mark::Em | Mark::Strike)) => Some(m.clone()),
             _ => None,
         };
         if let Some(m) = mark {
@@ -81,12 +82,16 @@ fn drop_unflanked(mut toks: Vec<Tok>) -> Vec<Tok> {
 /// The character class beside token `k`, looking past delimiters of the same
 /// run (`***` is one run). `None` is a line edge, which counts as space.
 fn edge(toks: &[Tok], k: usize, mark: &Mark, forward: bool) -> Option<char> {
-    let family = |m: &Mark| if *m == Mark::Strike { '~' } else { '*' };
+    let family = |m: &Mark| match m {
+        Mark::Strike => '~',
+        Mark::Strong | Mark::Em => '*',
+        _ => '<',
+    };
     let indices: Box<dyn Iterator<Item = usize>> =
         if forward { Box::new(k + 1..toks.len()) } else { Box::new((0..k).rev()) };
     for j in indices {
         let c = match &toks[j] {
-            Tok::Open(m) | Tok::Close(m) if !matches!(m, Mark::Link(_)) && family(m) == family(mark) => {
+            Tok::Open(m) | Tok::Close(m) if !matches!(m, Mark::Link(..)) && family(m) == family(mark) => {
                 continue;
             }
             Tok::Text(t) if forward => t.chars().next(),
@@ -109,19 +114,44 @@ fn left_flanking(before: Option<char>, after: Option<char>) -> bool {
 
 fn opener(mark: &Mark) -> &'static str {
     match mark {
-        Mark::Link(_) => "[",
+        Mark::Link(..) => "[",
         Mark::Strong => "**",
         Mark::Em => "*",
         Mark::Strike => "~~",
+        Mark::Underline => "<u>",
+        Mark::Sub => "<sub>",
+        Mark::Sup => "<sup>",
         Mark::Code => "",
     }
 }
 
 fn closer(mark: &Mark) -> String {
     match mark {
-        Mark::Link(href) => format!("]({})", destination(href)),
+        Mark::Link(href, None) => format!("]({})", destination(href)),
+        Mark::Link(href, Some(title)) => format!("]({} {})", destination(href), link_title(title)),
+        Mark::Underline => "</u>".to_owned(),
+        Mark::Sub => "</sub>".to_owned(),
+        Mark::Sup => "</sup>".to_owned(),
         other => opener(other).to_owned(),
     }
+}
+
+/// A link title in quotes, its quotes and backslashes escaped.
+fn link_title(title: &str) -> String {
+    let mut out = String::from("\"");
+    for c in title.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Text with every character that can be markup escaped (an image's alt).
+pub(super) fn escape_text(text: &str) -> String {
+    escape(&text.replace('\n', " "), Escape::Full)
 }
 
 /// `<url>` when CommonMark would read it back as the same autolink,
@@ -150,7 +180,7 @@ fn is_email(s: &str) -> bool {
 }
 
 /// A link destination: bare when safe, otherwise in angle brackets.
-fn destination(href: &str) -> String {
+pub(super) fn destination(href: &str) -> String {
     let href = escape_backslashes(href, Escape::Minimal);
     if href.is_empty() || href.contains(|c: char| c.is_whitespace() || "<>()".contains(c)) {
         let safe = href.replace('<', "\\<").replace('>', "\\>").replace('\n', "%0A");
@@ -182,7 +212,8 @@ fn escape(text: &str, esc: Escape) -> String {
         let needed = match c {
             '`' => true,
             '&' => esc == Escape::Full || entity_follows(&chars[i + 1..]),
-            '<' => esc == Escape::Full || next.is_some_and(|n| n.is_ascii_alphabetic() || "/!?".contains(n)),
+            // At the end of a run, what follows is not known: escaped.
+            '<' => esc == Escape::Full || next.is_none_or(|n| n.is_ascii_alphabetic() || "/!?".contains(n)),
             '*' | '_' | '[' | ']' | '~' => esc == Escape::Full,
             _ => false,
         };
@@ -201,7 +232,7 @@ fn escape_backslashes(text: &str, esc: Escape) -> String {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         out.push(c);
-        if c == '\\' && (esc == Escape::Full || chars.peek().is_none_or(char::is_ascii_punctuation)) {
+        if c == '\\' && (esc == Escape::Full || chars.peek().is_none_or(|n| n.is_ascii_punctuation() || *n == '\n')) {
             out.push('\\');
         }
     }

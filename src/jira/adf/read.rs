@@ -8,9 +8,10 @@
 
 use serde_json::Value;
 
-use super::node::{Mark, canonical_marks};
+use super::node::{Align, Mark, canonical_marks};
 
-/// An inline run: text with canonical marks, or a line break.
+/// An inline run: text with canonical marks (a `\n` in it is a soft line
+/// break), or a hard line break.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Piece {
     Text(String, Vec<Mark>),
@@ -23,9 +24,36 @@ pub(crate) enum Block {
     Para(Vec<Piece>),
     Heading(u8, Vec<Piece>),
     Code(Option<String>, String),
-    List { ordered: bool, start: u64, items: Vec<Vec<Block>> },
+    List {
+        ordered: bool,
+        start: u64,
+        items: Vec<Vec<Block>>,
+    },
     Quote(Vec<Block>),
     Rule,
+    /// A table with a header row whose every cell is one line of inline
+    /// content (what GFM and wiki tables can hold).
+    Table {
+        header: Vec<Vec<Piece>>,
+        rows: Vec<Vec<Vec<Piece>>>,
+        align: Vec<Align>,
+    },
+    Tasks(Vec<TaskRead>),
+    /// A panel, by its ADF `panelType`.
+    Panel(String, Vec<Block>),
+    /// An image from a URL.
+    Image {
+        url: String,
+        alt: String,
+    },
+}
+
+/// One task: done or not, its text, the tasks nested under it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TaskRead {
+    pub done: bool,
+    pub text: Vec<Piece>,
+    pub children: Vec<TaskRead>,
 }
 
 fn kind(v: &Value) -> &str {
@@ -72,15 +100,24 @@ fn read_block(v: &Value, out: &mut Vec<Block>) {
         }
         "codeBlock" => Some(Block::Code(attr(v, "language").map(str::to_owned), plain_text(v))),
         "bulletList" | "orderedList" => Some(list(v)),
-        "taskList" | "decisionList" => Some(task_list(v)),
+        "taskList" => Some(Block::Tasks(tasks(v))),
+        "decisionList" => Some(task_list(v)),
         "blockquote" => Some(Block::Quote(blocks(v))),
+        "panel" => Some(Block::Panel(attr(v, "panelType").unwrap_or("info").to_owned(), blocks(v))),
         "rule" => Some(Block::Rule),
-        "table" => {
-            content(v).iter().filter_map(|row| para(row_pieces(row))).for_each(|b| out.push(b));
-            None
-        }
+        "table" => match table(v) {
+            Some(t) => Some(t),
+            None => {
+                content(v).iter().filter_map(|row| para(row_pieces(row))).for_each(|b| out.push(b));
+                None
+            }
+        },
         "blockCard" | "embedCard" => attr(v, "url").and_then(|u| para(vec![link_piece(u)])),
-        "media" | "mediaSingle" | "mediaGroup" => para(text_piece(&plain_text(v))),
+        "mediaSingle" | "media" => match external_media(v) {
+            Some((url, alt)) => Some(Block::Image { url, alt }),
+            None => para(text_piece(&plain_text(v))),
+        },
+        "mediaGroup" => para(text_piece(&plain_text(v))),
         k if INLINE_KINDS.contains(&k) => para(pieces(std::slice::from_ref(v))),
         _ => {
             unknown_block(v, out);
@@ -148,6 +185,109 @@ fn task_list(v: &Value) -> Block {
     Block::List { ordered: false, start: 1, items }
 }
 
+/// A task list's tasks; a nested task list belongs to the task before it.
+fn tasks(v: &Value) -> Vec<TaskRead> {
+    let mut out: Vec<TaskRead> = Vec::new();
+    for node in content(v) {
+        match kind(node) {
+            "taskItem" | "blockTaskItem" => out.push(TaskRead {
+                done: attr(node, "state") == Some("DONE"),
+                text: task_text(node),
+                children: vec![],
+            }),
+            "taskList" => {
+                let nested = tasks(node);
+                match out.last_mut() {
+                    Some(last) => last.children.extend(nested),
+                    None => out.push(TaskRead { done: false, text: vec![], children: nested }),
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A task's inline content (a block task item's paragraphs, joined by
+/// breaks).
+fn task_text(item: &Value) -> Vec<Piece> {
+    let children = content(item);
+    if children.iter().all(|c| INLINE_KINDS.contains(&kind(c))) {
+        return pieces(children);
+    }
+    let mut out = Vec::new();
+    for child in children {
+        if !out.is_empty() {
+            out.push(Piece::Break);
+        }
+        out.extend(pieces(content(child)));
+    }
+    out
+}
+
+/// A table GFM can hold: a header row first, then rows of cells holding at
+/// most one paragraph each, no cell spanning others.
+fn table(v: &Value) -> Option<Block> {
+    let rows = content(v);
+    let (head, body) = rows.split_first()?;
+    let cells = |row: &Value, header: bool| -> Option<Vec<(Vec<Piece>, Align)>> {
+        content(row)
+            .iter()
+            .map(|cell| {
+                let is_header = kind(cell) == "tableHeader";
+                let spans = ["colspan", "rowspan"]
+                    .iter()
+                    .any(|k| cell.get("attrs").and_then(|a| a.get(*k)).and_then(Value::as_u64).is_some_and(|n| n > 1));
+                if (header && !is_header) || spans {
+                    return None;
+                }
+                match content(cell) {
+                    [] => Some((vec![], Align::None)),
+                    [p] if kind(p) == "paragraph" => {
+                        let align = p.get("marks").and_then(Value::as_array).and_then(|marks| {
+                            marks.iter().find(|m| kind(m) == "alignment").and_then(|m| attr(m, "align"))
+                        });
+                        let align = match align {
+                            Some("center") => Align::Center,
+                            Some("end") => Align::Right,
+                            _ => Align::None,
+                        };
+                        Some((pieces(content(p)), align))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    };
+    let head = cells(head, true)?;
+    let body: Vec<Vec<(Vec<Piece>, Align)>> = body.iter().map(|r| cells(r, false)).collect::<Option<_>>()?;
+    if head.is_empty() {
+        return None;
+    }
+    // A column's alignment is the one its body cells agree on.
+    let align = (0..head.len())
+        .map(|i| {
+            let mut seen = body.iter().filter_map(|r| r.get(i)).filter(|(p, _)| !p.is_empty()).map(|(_, a)| *a);
+            let first = seen.next().unwrap_or(head[i].1);
+            if seen.all(|a| a == first) { first } else { Align::None }
+        })
+        .collect();
+    Some(Block::Table {
+        header: head.into_iter().map(|(p, _)| p).collect(),
+        rows: body.into_iter().map(|r| r.into_iter().map(|(p, _)| p).collect()).collect(),
+        align,
+    })
+}
+
+/// An image given by URL (`media` of type `external`), with its alt text.
+fn external_media(v: &Value) -> Option<(String, String)> {
+    let media = if kind(v) == "media" { v } else { content(v).iter().find(|c| kind(c) == "media")? };
+    if attr(media, "type") != Some("external") {
+        return None;
+    }
+    Some((attr(media, "url")?.to_owned(), attr(media, "alt").unwrap_or_default().to_owned()))
+}
+
 fn row_pieces(row: &Value) -> Vec<Piece> {
     let cells: Vec<String> = content(row)
         .iter()
@@ -162,7 +302,7 @@ fn text_piece(text: &str) -> Vec<Piece> {
 }
 
 fn link_piece(url: &str) -> Piece {
-    Piece::Text(url.to_owned(), vec![Mark::Link(url.to_owned())])
+    Piece::Text(url.to_owned(), vec![Mark::Link(url.to_owned(), None)])
 }
 
 /// All text below a node, for nodes we can only show as text.
@@ -198,16 +338,10 @@ fn read_inline(v: &Value, out: &mut Vec<Piece>) {
     let plain = |t: &str| Piece::Text(t.to_owned(), vec![]);
     match kind(v) {
         "text" => {
-            let text = v.get("text").and_then(Value::as_str).unwrap_or_default();
-            // A raw newline inside ADF text is shown as a line break.
-            let marks = marks(v);
-            for (i, line) in text.split('\n').enumerate() {
-                if i > 0 {
-                    out.push(Piece::Break);
-                }
-                if !line.is_empty() {
-                    out.push(Piece::Text(line.to_owned(), marks.clone()));
-                }
+            let text = v.get("text").and_then(Value::as_str).unwrap_or_default().replace("\r\n", "\n");
+            // A newline inside ADF text is a soft line break, kept in the text.
+            if !text.is_empty() {
+                out.push(Piece::Text(text, marks(v)));
             }
         }
         "hardBreak" => out.push(Piece::Break),
@@ -232,8 +366,11 @@ fn marks(v: &Value) -> Vec<Mark> {
             "strong" => Some(Mark::Strong),
             "em" => Some(Mark::Em),
             "strike" => Some(Mark::Strike),
+            "underline" => Some(Mark::Underline),
+            "subsup" if attr(m, "type") == Some("sub") => Some(Mark::Sub),
+            "subsup" => Some(Mark::Sup),
             "code" => Some(Mark::Code),
-            "link" => attr(m, "href").map(|h| Mark::Link(h.to_owned())),
+            "link" => attr(m, "href").map(|h| Mark::Link(h.to_owned(), attr(m, "title").map(str::to_owned))),
             _ => None,
         })
         .collect();

@@ -54,15 +54,23 @@ impl Runs {
     fn text(&mut self, text: &str, marks: &[Mark]) {
         let code = marks.contains(&Mark::Code);
         let wanted: Vec<Mark> = marks.iter().filter(|m| **m != Mark::Code).cloned().collect();
-        let auto = match (code, wanted.as_slice()) {
-            (false, [Mark::Link(href)]) => {
-                (text == href || href.strip_prefix("mailto:") == Some(text)).then(|| href.clone())
-            }
+        let link = wanted.iter().find_map(|m| match m {
+            Mark::Link(href, None) => Some(href.clone()),
             _ => None,
-        };
+        });
+        let auto = link.filter(|href| !code && (text == href || href.strip_prefix("mailto:") == Some(text)));
         if let Some(href) = auto {
-            self.close_to(0);
+            // The autolink sits inside whatever other marks the run has.
+            let others: Vec<Mark> = wanted.into_iter().filter(|m| !matches!(m, Mark::Link(..))).collect();
+            let keep = self.open.iter().take_while(|m| others.contains(m)).count();
+            self.close_to(keep);
             self.flush_ws();
+            for m in others {
+                if !self.open.contains(&m) {
+                    self.out.push(Tok::Open(m.clone()));
+                    self.open.push(m);
+                }
+            }
             self.out.push(Tok::Auto { text: text.to_owned(), href });
             return;
         }

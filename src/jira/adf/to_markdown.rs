@@ -8,12 +8,22 @@
 use serde_json::Value;
 
 use super::from_markdown;
-use super::inline_md::{Escape, inline};
-use super::read::{self, Block, Piece};
+use super::inline_md::{self, Escape, inline};
+use super::node::Align;
+use super::read::{self, Block, Piece, TaskRead};
 
 pub(super) fn convert(doc: &Value) -> String {
     let body = write_blocks(&read::blocks(doc));
     if body.is_empty() { body } else { body + "\n" }
+}
+
+/// Whether a block is written as a list, and of which kind (ordered or not).
+fn list_kind(block: &Block) -> Option<bool> {
+    match block {
+        Block::List { ordered, .. } => Some(*ordered),
+        Block::Tasks(_) => Some(false),
+        _ => None,
+    }
 }
 
 fn write_blocks(blocks: &[Block]) -> String {
@@ -22,8 +32,8 @@ fn write_blocks(blocks: &[Block]) -> String {
     for block in blocks {
         // Two adjacent lists of one kind would merge in Markdown; switching
         // the marker (`-`/`*`, `.`/`)`) keeps them apart.
-        let alt = match (prev, block) {
-            (Some((Block::List { ordered: a, .. }, alt)), Block::List { ordered: b, .. }) => a == b && !alt,
+        let alt = match (prev.and_then(|(b, alt)| Some((list_kind(b)?, alt))), list_kind(block)) {
+            (Some((a, alt)), Some(b)) => a == b && !alt,
             _ => false,
         };
         let text = write_block(block, alt);
@@ -43,7 +53,76 @@ fn write_block(block: &Block, alt: bool) -> String {
         Block::List { ordered, start, items } => list(*ordered, *start, items, alt),
         Block::Quote(children) => prefix_lines(&write_blocks(children), "> ", "> "),
         Block::Rule => "---".to_owned(),
+        Block::Table { header, rows, align } => table(header, rows, align),
+        Block::Tasks(tasks) => task_list(tasks, alt),
+        Block::Panel(kind, children) => panel(kind, children),
+        Block::Image { url, alt } => format!("![{}]({})", inline_md::escape_text(alt), inline_md::destination(url)),
     }
+}
+
+/// A GFM table; a cell's line breaks are `<br>`, its pipes escaped.
+fn table(header: &[Vec<Piece>], rows: &[Vec<Vec<Piece>>], align: &[Align]) -> String {
+    let line = |cells: &[Vec<Piece>]| {
+        let cells: Vec<String> = (0..header.len()).map(|i| cell(cells.get(i).map_or(&[][..], Vec::as_slice))).collect();
+        format!("| {} |", cells.join(" | "))
+    };
+    let rule: Vec<&str> = (0..header.len())
+        .map(|i| match align.get(i).copied().unwrap_or(Align::None) {
+            Align::None => "---",
+            Align::Left => ":---",
+            Align::Center => ":---:",
+            Align::Right => "---:",
+        })
+        .collect();
+    let mut out = vec![line(header), format!("| {} |", rule.join(" | "))];
+    out.extend(rows.iter().map(|r| line(r)));
+    out.join("\n")
+}
+
+/// One table cell's Markdown: the least escaping that reads back the same.
+fn cell(pieces: &[Piece]) -> String {
+    let spell = |esc| {
+        let text = inline(pieces, esc).replace("\\\n", "<br>").replace('\n', " ");
+        text.trim().replace('|', "\\|")
+    };
+    let (minimal, full) = (spell(Escape::Minimal), spell(Escape::Full));
+    let parse = |c: &str| from_markdown::convert(&format!("| {c} |\n| --- |\n"));
+    if minimal == full || parse(&minimal) == parse(&full) { minimal } else { full }
+}
+
+/// A GFM task list, nested tasks indented under their task.
+fn task_list(tasks: &[TaskRead], alt: bool) -> String {
+    let marker = if alt { "* " } else { "- " };
+    let lines: Vec<String> = tasks
+        .iter()
+        .map(|t| {
+            let check = if t.done { "[x] " } else { "[ ] " };
+            let text = verified(&t.text, "");
+            let mut body = format!("{check}{}", text.trim_start());
+            if !t.children.is_empty() {
+                body.push('\n');
+                body.push_str(&task_list(&t.children, false));
+            }
+            prefix_lines(&body, marker, "  ")
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// A panel as a GitHub alert: `> [!NOTE]` and its blocks, quoted.
+fn panel(kind: &str, children: &[Block]) -> String {
+    let alert = match kind {
+        "note" => "IMPORTANT",
+        "success" | "tip" => "TIP",
+        "warning" => "WARNING",
+        "error" => "CAUTION",
+        _ => "NOTE",
+    };
+    let body = write_blocks(children);
+    if body.is_empty() {
+        return String::new();
+    }
+    prefix_lines(&format!("[!{alert}]\n{body}"), "> ", "> ")
 }
 
 /// Writes inline content with as little escaping as possible, but only if
@@ -61,7 +140,7 @@ fn heading(level: u8, pieces: &[Piece]) -> String {
         .iter()
         .map(|p| match p {
             Piece::Break => Piece::Text(" ".to_owned(), vec![]),
-            other => other.clone(),
+            Piece::Text(t, marks) => Piece::Text(t.replace('\n', " "), marks.clone()),
         })
         .collect();
     let hashes = "#".repeat(usize::from(level.clamp(1, 6)));
@@ -123,6 +202,10 @@ fn starts_block(line: &str) -> bool {
         '#' => hashes <= 6 && spaced(line[hashes..].chars().next()),
         '>' => true,
         '-' | '+' | '*' if spaced(second) => true,
+        // Our own inline tags (`<u>…`) followed by text open no HTML block.
+        '<' if ["<u>", "<sub>", "<sup>"].iter().any(|t| line.starts_with(t) && !line[t.len()..].trim().is_empty()) => {
+            false
+        }
         '<' => html_block_start(&line[1..]),
         '[' => line.contains("]:"),
         // A line starting with backticks is a code span or escaped text
@@ -229,8 +312,10 @@ fn item_body(blocks: &[Block]) -> String {
 /// bullet list or a list starting at 1, whose first item has text, can
 /// interrupt a paragraph in CommonMark.
 fn interrupts_paragraph(block: &Block, text: &str) -> bool {
-    let Block::List { ordered, start, .. } = block else {
-        return false;
+    let (ordered, start) = match block {
+        Block::List { ordered, start, .. } => (ordered, start),
+        Block::Tasks(_) => (&false, &1),
+        _ => return false,
     };
     let first_has_text = text.lines().next().is_some_and(|l| l.trim_end().contains(' '));
     (!ordered || *start == 1) && first_has_text

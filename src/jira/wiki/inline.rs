@@ -1,13 +1,13 @@
 //! One line of wiki markup → ADF inline content.
 //!
 //! Jira's rule, which keeps `2*3`, `snake_case_name` and `well-known` plain:
-//! a delimiter (`*` strong, `_` em, `-` strike, `+` underline) opens only at
+//! a delimiter (`*` strong, `_` em, `-` strike, `+` underline, `~` sub,
+//! `^` sup) opens only at
 //! the start or after a non-alphanumeric character and before a
 //! non-space, and closes only after a non-space and before a
 //! non-alphanumeric character or the end; a doubled delimiter is literal. The braced form `{*}` opens and
 //! closes anywhere (Jira's spelling for markup inside a word). URLs are
-//! copied verbatim so `http://x/_a_` stays a URL. Underline has no Markdown
-//! spelling, so its text is kept without the mark.
+//! copied verbatim so `http://x/_a_` stays a URL.
 
 use super::super::adf::node::{Inlines, Mark};
 
@@ -28,10 +28,10 @@ struct Parser<'a> {
     unclosed: [usize; SLOTS],
 }
 
-const DELIMITERS: &str = "*_-+";
-const SLOTS: usize = 6;
-const BRACKET: usize = 4;
-const BRACES: usize = 5;
+const DELIMITERS: &str = "*_-+~^";
+const SLOTS: usize = 8;
+const BRACKET: usize = 6;
+const BRACES: usize = 7;
 
 impl Parser<'_> {
     fn run(&mut self, s: &[char]) {
@@ -110,6 +110,9 @@ impl Parser<'_> {
             '*' => Some(Mark::Strong),
             '_' => Some(Mark::Em),
             '-' => Some(Mark::Strike),
+            '+' => Some(Mark::Underline),
+            '~' => Some(Mark::Sub),
+            '^' => Some(Mark::Sup),
             _ => None,
         };
         self.marks.extend(mark.clone());
@@ -131,14 +134,14 @@ impl Parser<'_> {
         if let Some(bar) = (i + 1..close).find(|&j| unescaped(j, '|')) {
             let rest: String = s[bar + 1..close].iter().collect();
             let url = rest.split('|').next().unwrap_or_default().trim();
-            if url.is_empty() {
-                return None;
-            }
+            // A target ADF cannot hold as a link (a bare word, a relative
+            // path) leaves the brackets as text.
+            let href = super::super::adf::node::safe_href(url).filter(|_| !url.is_empty())?;
             self.flush();
-            self.marks.push(Mark::Link(url.to_owned()));
+            self.marks.push(Mark::Link(href.clone(), None));
             let text = &s[i + 1..bar];
             if text.iter().all(|c| c.is_whitespace()) {
-                self.inl.text(url, &self.marks);
+                self.inl.text(&href, &self.marks);
             } else {
                 self.run(text);
             }
@@ -160,7 +163,7 @@ impl Parser<'_> {
         }
         self.flush();
         let mut marks = self.marks.clone();
-        marks.push(Mark::Link(inner.clone()));
+        marks.push(Mark::Link(inner.clone(), None));
         self.inl.text(&inner, &marks);
         end
     }
@@ -229,6 +232,6 @@ fn url_len(s: &[char], i: usize) -> usize {
     if scheme < 2 {
         return 0;
     }
-    let body = s[i + scheme + sep..].iter().take_while(|c| !c.is_whitespace() && !"|]".contains(**c)).count();
+    let body = s[i + scheme + sep..].iter().take_while(|c| !c.is_whitespace() && !"|]\\".contains(**c)).count();
     if body == 0 { 0 } else { scheme + sep + body }
 }

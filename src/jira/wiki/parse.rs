@@ -1,10 +1,13 @@
 //! Wiki markup blocks → ADF: paragraphs, `hN.` headings, `bq.` and
-//! `{quote}`, `{code}` / `{noformat}`, `----`, and `*` / `#` / `-` lists.
-//! Everything else (tables, panels, unknown macros) stays as text.
+//! `{quote}`, `{code}` / `{noformat}`, `{info}` / `{note}` / `{tip}` /
+//! `{warning}` / `{panel}` panels, `----`, `*` / `#` / `-` lists (a `*` list
+//! whose every item starts `[ ]` or `[x]` is a task list), `||head||` /
+//! `|cell|` tables and images alone on their line (`!url!`). Everything
+//! else (unknown macros) stays as text.
 
 use serde_json::Value;
 
-use super::super::adf::node::{self, Inlines};
+use super::super::adf::node::{self, Inlines, Task};
 use super::inline::parse_line;
 
 pub(super) fn parse(wiki: &str) -> Value {
@@ -47,6 +50,13 @@ impl<'a> Parser<'a> {
         } else if list_marker(line).is_some() {
             self.flush();
             self.list();
+        } else if is_table_row(t) {
+            self.flush();
+            self.table();
+        } else if let Some((url, alt)) = lone_image(t) {
+            self.flush();
+            self.take_line();
+            self.out.push(node::image(&url, &alt));
         } else {
             self.para.push(t);
             self.take_line();
@@ -78,6 +88,10 @@ impl<'a> Parser<'a> {
             self.out.extend(node::blockquote(blocks(body)));
             return;
         }
+        if let Some(kind) = panel_type(name) {
+            self.out.extend(node::panel(kind, blocks(body)));
+            return;
+        }
         let body = body.strip_prefix('\n').unwrap_or(body);
         let body = body.strip_suffix('\n').unwrap_or(body);
         let lang = if name == "code" { language(params) } else { None };
@@ -85,15 +99,50 @@ impl<'a> Parser<'a> {
     }
 
     fn list(&mut self) {
-        let mut items = Vec::new();
+        let mut lines = Vec::new();
         while let Some((markers, text)) = list_marker(self.peek_line()) {
-            let mut inl = Inlines::default();
-            parse_line(text, &mut inl);
-            items.push(Item { markers: markers.chars().collect(), inl: Some(inl) });
+            lines.push((markers, text));
             self.take_line();
         }
+        let mut items: Vec<Item> = lines
+            .into_iter()
+            .map(|(markers, text)| {
+                let mut inl = Inlines::default();
+                parse_line(text, &mut inl);
+                Item { markers: markers.chars().collect(), inl: Some(inl) }
+            })
+            .collect();
         let mut pos = 0;
         self.out.extend(lists(&mut items, &[], &mut pos));
+    }
+
+    /// Consecutive `|…|` lines; a first row of `||` cells is the header.
+    fn table(&mut self) {
+        let mut rows: Vec<(bool, Vec<&str>)> = Vec::new();
+        while is_table_row(self.peek_line().trim()) {
+            let line = self.take_line().trim();
+            rows.push((line.starts_with("||"), cells(line)));
+        }
+        let parse = |cells: Vec<&str>| -> Vec<Inlines> {
+            cells
+                .into_iter()
+                .map(|c| {
+                    let mut inl = Inlines::default();
+                    parse_line(c.trim(), &mut inl);
+                    inl
+                })
+                .collect()
+        };
+        let mut rows = rows.into_iter();
+        let Some((is_header, first)) = rows.next() else { return };
+        let body: Vec<Vec<Inlines>> = rows.map(|(_, cells)| parse(cells)).collect();
+        if is_header {
+            self.out.push(node::table(parse(first), body, &[]));
+        } else {
+            let mut all = vec![parse(first)];
+            all.extend(body);
+            self.out.push(node::table_without_header(all));
+        }
     }
 
     fn flush(&mut self) {
@@ -103,7 +152,7 @@ impl<'a> Parser<'a> {
         let mut inl = Inlines::default();
         for (i, line) in self.para.drain(..).enumerate() {
             if i > 0 {
-                inl.hard_break();
+                inl.soft_break(&[]);
             }
             parse_line(line, &mut inl);
         }
@@ -114,7 +163,7 @@ impl<'a> Parser<'a> {
 /// `{code}`, `{code:java}`, `{code:title=A.java|language=java}`,
 /// `{noformat}` and `{quote}` at the start of a line.
 fn macro_start(t: &str) -> Option<(&'static str, &str)> {
-    for name in ["code", "noformat", "quote"] {
+    for name in ["code", "noformat", "quote", "info", "note", "tip", "warning", "panel"] {
         let Some(after) = t.strip_prefix('{').and_then(|r| r.strip_prefix(name)) else {
             continue;
         };
@@ -192,7 +241,102 @@ fn lists(items: &mut [Item], prefix: &[char], pos: &mut usize) -> Vec<Value> {
             blocks.extend(lists(items, &nested, pos));
             list_items.push(node::list_item(blocks));
         }
-        out.extend(node::list(kind == '#', 1, list_items));
+        out.extend(tasks_or_list(kind, list_items));
     }
     out
+}
+
+/// The ADF panel type of a panel macro.
+fn panel_type(name: &str) -> Option<&'static str> {
+    match name {
+        "info" | "panel" => Some("info"),
+        "note" => Some("note"),
+        "tip" => Some("success"),
+        "warning" => Some("warning"),
+        _ => None,
+    }
+}
+
+/// `|a|b|` or `||a||b||`: a line that starts and ends with a bar.
+fn is_table_row(t: &str) -> bool {
+    t.len() >= 2 && t.starts_with('|') && t.ends_with('|') && !t.ends_with("\\|")
+}
+
+/// The cells of a table row, split at `|` (or `||`) outside links, code
+/// and escapes.
+fn cells(line: &str) -> Vec<&str> {
+    let bytes = line.as_bytes();
+    let (mut out, mut start, mut depth, mut i) = (Vec::new(), 0, 0i32, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'[' => depth += 1,
+            b']' => depth = (depth - 1).max(0),
+            b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                let end = line[i + 2..].find("}}").map_or(bytes.len(), |e| i + 2 + e + 1);
+                i = end;
+            }
+            b'|' if depth == 0 => {
+                out.push(&line[start..i]);
+                if bytes.get(i + 1) == Some(&b'|') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(&line[start.min(line.len())..]);
+    // The row's leading and trailing bars leave an empty first and last.
+    let first = usize::from(out.first().is_some_and(|c| c.trim().is_empty()));
+    let last = out.len() - usize::from(out.len() > first && out.last().is_some_and(|c| c.trim().is_empty()));
+    out[first..last.max(first)].to_vec()
+}
+
+/// `!url!` or `!url|alt=text!` alone on its line.
+fn lone_image(t: &str) -> Option<(String, String)> {
+    let inner = t.strip_prefix('!')?.strip_suffix('!')?;
+    let (url, params) = inner.split_once('|').unwrap_or((inner, ""));
+    let href = node::safe_href(url).filter(|_| !url.is_empty() && !url.contains(char::is_whitespace))?;
+    let alt = params.split(',').find_map(|p| p.trim().strip_prefix("alt=")).unwrap_or_default();
+    Some((href, alt.trim().to_owned()))
+}
+
+/// A `*` list whose every item starts `[ ]` or `[x]` (and holds only task
+/// lists besides) is a task list; any other is a list.
+fn tasks_or_list(kind: char, items: Vec<Value>) -> Option<Value> {
+    let task = |item: &Value| -> Option<Task> {
+        let blocks = item["content"].as_array()?;
+        let (first, rest) = blocks.split_first()?;
+        let content = first["content"].as_array()?;
+        let text = content.first()?["text"].as_str()?;
+        let marked = content.first()?.get("marks").is_none();
+        let (done, rest_text) = match text.get(..4) {
+            Some("[ ] ") if marked => (false, &text[4..]),
+            Some("[x] " | "[X] ") if marked => (true, &text[4..]),
+            _ => return None,
+        };
+        let mut text_nodes = content.clone();
+        match rest_text.trim_start() {
+            "" => drop(text_nodes.remove(0)),
+            t => text_nodes[0]["text"] = Value::String(t.to_owned()),
+        }
+        let mut children = Vec::new();
+        for nested in rest {
+            if nested["type"] != "taskList" {
+                return None;
+            }
+            children.extend(node::tasks_of(nested)?);
+        }
+        Some(Task { done, text: text_nodes, children })
+    };
+    if kind == '*'
+        && let Some(tasks) = items.iter().map(task).collect::<Option<Vec<Task>>>()
+        && !tasks.is_empty()
+    {
+        let mut ids = 0;
+        return Some(node::task_list(tasks, &mut ids));
+    }
+    node::list(kind == '#', 1, items)
 }

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::super::adf::read::{self, Block, Piece};
+use super::super::adf::read::{self, Block, Piece, TaskRead};
 use super::parse::{list_marker, parse};
 use super::write_inline::{Escape, inline};
 
@@ -22,19 +22,100 @@ fn blocks(blocks: &[Block]) -> String {
 
 fn block(block: &Block) -> String {
     match block {
-        Block::Para(p) => verified(p, "", "\n"),
+        Block::Para(p) => verified(p, "", "\\\\"),
         Block::Heading(level, p) => verified(&spaced(p), &format!("h{level}. "), " "),
         Block::Code(lang, text) => code(lang.as_deref(), text),
         Block::List { ordered, items, .. } => list(*ordered, items, ""),
         Block::Quote(children) => quote(children),
         Block::Rule => "----".to_owned(),
+        Block::Table { header, rows, .. } => table(header, rows),
+        Block::Tasks(tasks) => task_lines(tasks, "*").join("\n"),
+        Block::Panel(kind, children) => panel(kind, children),
+        Block::Image { url, alt } => image(url, alt),
     }
 }
 
 /// Line breaks as spaces, for one-line contexts.
 fn spaced(pieces: &[Piece]) -> Vec<Piece> {
     let space = || Piece::Text(" ".to_owned(), vec![]);
-    pieces.iter().map(|p| if *p == Piece::Break { space() } else { p.clone() }).collect()
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Break => space(),
+            Piece::Text(t, m) => Piece::Text(t.replace('\n', " "), m.clone()),
+        })
+        .collect()
+}
+
+/// `||head||head||` then `|cell|cell|`; a cell's line breaks are `\\`.
+fn table(header: &[Vec<Piece>], rows: &[Vec<Vec<Piece>>]) -> String {
+    let line = |cells: &[Vec<Piece>], bar: &str| {
+        let cells: Vec<String> = (0..header.len()).map(|i| cell(cells.get(i).map_or(&[][..], Vec::as_slice))).collect();
+        format!("{bar}{}{bar}", cells.join(bar))
+    };
+    let mut out = vec![line(header, "||")];
+    out.extend(rows.iter().map(|r| line(r, "|")));
+    out.join("\n")
+}
+
+/// A cell's wiki text, one line, its bars escaped (a bar ends the cell).
+fn cell(pieces: &[Piece]) -> String {
+    let text = verified(&spaced_soft(pieces), "", "\\\\").replace('\n', " ");
+    let mut out = String::with_capacity(text.len());
+    let mut escaped = false;
+    for c in text.chars() {
+        if c == '|' && !escaped {
+            out.push('\\');
+        }
+        escaped = c == '\\' && !escaped;
+        out.push(c);
+    }
+    if escaped {
+        out.push(' '); // a trailing backslash would escape the closing bar
+    }
+    if out.trim().is_empty() { " ".to_owned() } else { out }
+}
+
+/// Soft breaks as spaces (a wiki table row is one line); hard ones stay.
+fn spaced_soft(pieces: &[Piece]) -> Vec<Piece> {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t, m) => Piece::Text(t.replace('\n', " "), m.clone()),
+            other => other.clone(),
+        })
+        .collect()
+}
+
+/// Tasks as list items starting `[ ]` or `[x]`, nested tasks one marker
+/// deeper.
+fn task_lines(tasks: &[TaskRead], marker: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for t in tasks {
+        let check = if t.done { "[x] " } else { "[ ] " };
+        lines.push(format!("{marker} {check}{}", verified(&spaced_soft(&t.text), "", "\\\\").replace('\n', " ")));
+        lines.extend(task_lines(&t.children, &format!("{marker}*")));
+    }
+    lines
+}
+
+/// Jira's panel macros: `{info}`, `{note}`, `{tip}`, `{warning}`; an error
+/// panel has no macro of its own and is a warning.
+fn panel(kind: &str, children: &[Block]) -> String {
+    let name = match kind {
+        "note" => "note",
+        "success" | "tip" => "tip",
+        "warning" | "error" => "warning",
+        _ => "info",
+    };
+    let body = blocks(children);
+    if body.is_empty() { body } else { format!("{{{name}}}\n{body}\n{{{name}}}") }
+}
+
+/// `!url!`, or `!url|alt=text!`.
+fn image(url: &str, alt: &str) -> String {
+    let alt: String = alt.chars().filter(|c| !"!|,=\n".contains(*c)).collect();
+    if alt.trim().is_empty() { format!("!{url}!") } else { format!("!{url}|alt={}!", alt.trim()) }
 }
 
 /// The least-escaped spelling that parses back like the fully escaped one
@@ -117,11 +198,33 @@ fn list(ordered: bool, items: &[Vec<Block>], outer: &str) -> String {
                     text.extend(p.iter().cloned());
                 }
                 Block::List { ordered, items, .. } => after.push(list(*ordered, items, &marker)),
+                Block::Tasks(tasks) => after.push(task_lines(tasks, &format!("{marker}*")).join("\n")),
                 other => after.push(block(other)),
             }
         }
+        // An item is one line: its soft breaks are written as hard ones.
+        let text: Vec<Piece> = text.iter().flat_map(hard_breaks).collect();
         lines.push(verified(&text, &format!("{marker} "), "\\\\"));
         lines.extend(after.into_iter().filter(|s| !s.is_empty()));
     }
     lines.join("\n")
+}
+
+/// A piece with its soft breaks (`\n` in the text) made hard breaks.
+fn hard_breaks(piece: &Piece) -> Vec<Piece> {
+    match piece {
+        Piece::Text(t, marks) if t.contains('\n') => {
+            let mut out = Vec::new();
+            for (i, line) in t.split('\n').enumerate() {
+                if i > 0 {
+                    out.push(Piece::Break);
+                }
+                if !line.is_empty() {
+                    out.push(Piece::Text(line.to_owned(), marks.clone()));
+                }
+            }
+            out
+        }
+        other => vec![other.clone()],
+    }
 }

@@ -20,8 +20,8 @@ pub(super) fn inline(pieces: &[Piece], esc: Escape, brk: &str) -> String {
     for (k, tok) in toks.iter().enumerate() {
         match tok {
             Tok::Text(t) => out.push_str(&escape(t, esc)),
-            Tok::Open(Mark::Link(_)) => out.push('['),
-            Tok::Close(Mark::Link(href)) => {
+            Tok::Open(Mark::Link(..)) => out.push('['),
+            Tok::Close(Mark::Link(href, _)) => {
                 out.push('|');
                 out.push_str(href);
                 out.push(']');
@@ -52,7 +52,10 @@ fn delimiter(mark: &Mark, braced: bool) -> String {
         Mark::Strong => '*',
         Mark::Em => '_',
         Mark::Strike => '-',
-        Mark::Link(_) | Mark::Code => return String::new(),
+        Mark::Underline => '+',
+        Mark::Sub => '~',
+        Mark::Sup => '^',
+        Mark::Link(..) | Mark::Code => return String::new(),
     };
     if braced { format!("{{{c}}}") } else { c.to_string() }
 }
@@ -78,7 +81,7 @@ fn escape(text: &str, esc: Escape) -> String {
     for (i, &c) in chars.iter().enumerate() {
         let alnum = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| c.is_alphanumeric());
         let inside_word = alnum(i.checked_sub(1)) && alnum(Some(i + 1));
-        if "[]{|".contains(c) || ("*_-+".contains(c) && !inside_word) {
+        if "[]{|!".contains(c) || ("*_-+~^".contains(c) && !inside_word) {
             out.push('\\');
         }
         out.push(c);
