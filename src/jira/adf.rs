@@ -32,6 +32,12 @@ mod to_markdown;
 
 use serde_json::Value;
 
+/// Whether Atlassian's validator accepts `url` as a link target (an
+/// allowed scheme, a path from the root or a fragment).
+pub fn is_safe_url(url: &str) -> bool {
+    node::is_safe_url(url)
+}
+
 /// Converts Markdown to an ADF `doc` node (`{"type":"doc","version":1,…}`).
 pub fn markdown_to_adf(md: &str) -> Value {
     from_markdown::convert(md)

@@ -70,7 +70,7 @@ pub(crate) fn safe_href(url: &str) -> Option<String> {
 
 /// Atlassian's list of URL beginnings a link may have (`adf-schema`'s
 /// `isSafeUrl`), compared without regard to case.
-fn is_safe_url(url: &str) -> bool {
+pub(crate) fn is_safe_url(url: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "http://",
         "https://",

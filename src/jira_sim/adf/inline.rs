@@ -102,5 +102,11 @@ fn mark<'a>(m: &'a Value, path: &str) -> Result<&'a str, String> {
     };
     only_keys(obj, &["type", "attrs"], path)?;
     check_attrs(obj, specs, true, path)?;
+    if ty == "link" {
+        let href = obj["attrs"]["href"].as_str().unwrap_or_default();
+        if !href.trim().is_empty() && !crate::jira::adf::is_safe_url(href.trim()) {
+            return Err(format!("{path}.attrs.href: {href:?} is not a URL Jira accepts"));
+        }
+    }
     Ok(ty)
 }

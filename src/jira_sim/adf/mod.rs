@@ -4,12 +4,13 @@
 //!
 //! It covers the nodes and marks a work-item sync produces and a person
 //! typically writes in Jira (paragraphs, headings, lists, code, quotes,
-//! panels, tables, rules, mentions, emoji, dates, status lozenges, inline
-//! cards and every text mark). Nodes outside that set (media, extensions,
-//! layouts, task/decision lists, expands, sync blocks, cards) are rejected
-//! with a message naming the node: stricter than Jira, never looser. The
-//! contract test checks agreement with the official schema on a corpus of
-//! good and bad documents.
+//! panels, tables, rules, task and decision lists, images, expands, block
+//! cards, mentions, emoji, dates, status lozenges, inline cards and every
+//! text mark). Nodes outside that set (extensions, layouts, sync blocks)
+//! are rejected with a message naming the node: stricter than Jira, never
+//! looser. A link's `href` must be a URL Atlassian's validator accepts
+//! (`crate::jira::adf::is_safe_url`). The contract test checks agreement
+//! with the official schema on a corpus of good and bad documents.
 
 use serde_json::{Map, Value};
 
@@ -41,18 +42,91 @@ fn is_int(v: Option<&Value>) -> bool {
 /// The block nodes allowed inside each block container.
 fn allowed_children(parent: &str) -> &'static [&'static str] {
     match parent {
-        "doc" => {
-            &["paragraph", "heading", "bulletList", "orderedList", "codeBlock", "blockquote", "rule", "panel", "table"]
-        }
-        "listItem" => &["paragraph", "bulletList", "orderedList", "codeBlock"],
+        "doc" => &[
+            "paragraph",
+            "heading",
+            "bulletList",
+            "orderedList",
+            "codeBlock",
+            "blockquote",
+            "rule",
+            "panel",
+            "table",
+            "taskList",
+            "decisionList",
+            "mediaSingle",
+            "mediaGroup",
+            "expand",
+            "blockCard",
+        ],
+        "listItem" => &["paragraph", "bulletList", "orderedList", "codeBlock", "taskList", "mediaSingle"],
         "bulletList" | "orderedList" => &["listItem"],
-        "blockquote" => &["paragraph", "orderedList", "bulletList", "codeBlock"],
-        "panel" => &["paragraph", "heading", "bulletList", "orderedList", "codeBlock", "rule"],
+        "blockquote" => &["paragraph", "orderedList", "bulletList", "codeBlock", "mediaSingle", "mediaGroup"],
+        "panel" => &[
+            "paragraph",
+            "heading",
+            "bulletList",
+            "orderedList",
+            "codeBlock",
+            "rule",
+            "mediaSingle",
+            "mediaGroup",
+            "taskList",
+            "decisionList",
+            "blockCard",
+        ],
         "table" => &["tableRow"],
         "tableRow" => &["tableCell", "tableHeader"],
-        "tableCell" | "tableHeader" => {
-            &["paragraph", "panel", "blockquote", "orderedList", "bulletList", "rule", "heading", "codeBlock"]
-        }
+        "tableCell" | "tableHeader" => &[
+            "paragraph",
+            "panel",
+            "blockquote",
+            "orderedList",
+            "bulletList",
+            "rule",
+            "heading",
+            "codeBlock",
+            "mediaSingle",
+            "mediaGroup",
+            "taskList",
+            "decisionList",
+            "nestedExpand",
+            "blockCard",
+        ],
+        "taskList" => &["taskItem", "taskList"],
+        "decisionList" => &["decisionItem"],
+        "mediaSingle" | "mediaGroup" => &["media"],
+        "expand" => &[
+            "paragraph",
+            "heading",
+            "bulletList",
+            "orderedList",
+            "codeBlock",
+            "blockquote",
+            "rule",
+            "panel",
+            "table",
+            "taskList",
+            "decisionList",
+            "mediaSingle",
+            "mediaGroup",
+            "nestedExpand",
+            "blockCard",
+        ],
+        "nestedExpand" => &[
+            "paragraph",
+            "heading",
+            "bulletList",
+            "orderedList",
+            "codeBlock",
+            "blockquote",
+            "rule",
+            "panel",
+            "taskList",
+            "decisionList",
+            "mediaSingle",
+            "mediaGroup",
+        ],
         _ => &[],
     }
 }
@@ -61,6 +135,9 @@ fn allowed_children(parent: &str) -> &'static [&'static str] {
 /// fall in one of the sets (the schema's `*_with_alignment`, … variants).
 fn block_mark_sets(node: &str, parent: &str) -> &'static [&'static [&'static str]] {
     match (node, parent) {
+        ("mediaSingle", _) => &[&["link"]],
+        ("media", _) => &[&["link", "annotation", "border"]],
+        ("expand", "doc") => &[&["breakout"]],
         ("paragraph", "doc") => &[&["fontSize", "alignment"], &["fontSize", "indentation"]],
         ("paragraph", "listItem" | "panel") => &[&["fontSize"]],
         ("paragraph", "tableCell" | "tableHeader") => &[&["fontSize", "alignment"]],
@@ -80,6 +157,7 @@ enum Attr {
     Enum(&'static [&'static str]),
     Hex6,
     StatusColor,
+    Any,
 }
 
 type AttrSpec = (&'static str, Attr, bool);
@@ -135,16 +213,48 @@ fn block_attrs(node: &str) -> Option<(&'static [AttrSpec], bool)> {
             ],
             false,
         ),
+        "taskList" | "decisionList" => (&[("localId", Attr::Str, true)], true),
+        "taskItem" => (&[("localId", Attr::Str, true), ("state", Attr::Enum(&["TODO", "DONE"]), true)], true),
+        "decisionItem" => (&[("localId", Attr::Str, true), ("state", Attr::Str, true)], true),
+        "mediaSingle" => (
+            &[
+                ("layout", Attr::Enum(MEDIA_LAYOUTS), true),
+                ("width", ANY_NUM, false),
+                ("widthType", Attr::Enum(&["percentage", "pixel"]), false),
+                LOCAL_ID,
+            ],
+            false,
+        ),
+        "mediaGroup" => (&[LOCAL_ID], false),
+        "media" => (
+            &[
+                ("type", Attr::Enum(&["file", "link", "external"]), true),
+                ("id", Attr::NonEmpty, false),
+                ("collection", Attr::Str, false),
+                ("url", Attr::Str, false),
+                ("alt", Attr::Str, false),
+                ("width", ANY_NUM, false),
+                ("height", ANY_NUM, false),
+                ("occurrenceKey", Attr::NonEmpty, false),
+                LOCAL_ID,
+            ],
+            true,
+        ),
+        "expand" | "nestedExpand" => (&[("title", Attr::Str, false), LOCAL_ID], false),
+        "blockCard" => (&[("url", Attr::Str, false), ("data", Attr::Any, false), LOCAL_ID], true),
         _ => return None,
     })
 }
+
+const MEDIA_LAYOUTS: &[&str] = &["wide", "full-width", "center", "wrap-right", "wrap-left", "align-end", "align-start"];
 
 /// Content rule per block node: (child kind, minimum count, required).
 fn block_content(node: &str) -> (Option<&'static str>, usize, bool) {
     match node {
         "paragraph" | "heading" => (Some("inline"), 0, false),
+        "taskItem" | "decisionItem" => (Some("inline"), 0, false),
         "codeBlock" => (Some("plain-text"), 0, false),
-        "rule" => (None, 0, false),
+        "rule" | "media" | "blockCard" => (None, 0, false),
         "tableRow" => (Some("block"), 0, true),
         _ => (Some("block"), 1, true),
     }
@@ -173,6 +283,13 @@ fn block(node: &Value, parent: &str, path: &str) -> Result<(), String> {
             | "tableRow"
             | "tableCell"
             | "tableHeader"
+            | "taskList"
+            | "taskItem"
+            | "decisionList"
+            | "decisionItem"
+            | "mediaGroup"
+            | "nestedExpand"
+            | "blockCard"
     ) {
         keys.push("marks");
     }
@@ -256,6 +373,7 @@ fn attr_ok(ty: Attr, v: &Value) -> bool {
         Attr::NumArray => v.as_array().is_some_and(|a| a.iter().all(Value::is_number)),
         Attr::Enum(options) => v.as_str().is_some_and(|s| options.contains(&s)),
         Attr::Hex6 => v.as_str().is_some_and(is_hex6),
+        Attr::Any => true,
         Attr::StatusColor => v
             .as_str()
             .is_some_and(|s| ["neutral", "purple", "blue", "red", "yellow", "green"].contains(&s) || is_hex6(s)),
