@@ -256,6 +256,12 @@ pub async fn requeue(client: &impl GenericClient, id: i64) -> Result<bool, tokio
 
 /// Wakes listening workers. Sent once per batch of inserts, never per row:
 /// a NOTIFY in every transaction serialises commits.
+/// Whether a job with this unique key is running now.
+pub async fn is_running(client: &impl GenericClient, unique_key: &str) -> Result<bool, tokio_postgres::Error> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM jobs WHERE unique_key = $1 AND state = 'running')";
+    Ok(prepared::query_one(client, sql, &[&unique_key]).await?.get(0))
+}
+
 pub async fn notify(client: &impl GenericClient) -> Result<(), tokio_postgres::Error> {
     prepared::execute(client, "SELECT pg_notify($1, '')", &[&CHANNEL]).await.map(drop)
 }

@@ -24,10 +24,12 @@ pub struct Mapping {
     /// The mapped fields as both sides last agreed on them (API JSON
     /// names); a field missing is unknown.
     pub synced: serde_json::Map<String, Value>,
+    /// When a push last finished writing to the issue.
+    pub last_pushed_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) const MAPPING_COLUMNS: &str = "id, arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, jira_project_key, \
-     jira_updated_at, synced_fields";
+     jira_updated_at, synced_fields, last_pushed_at";
 
 fn mapping(row: &Row) -> Mapping {
     mapping_at(row, 0)
@@ -48,6 +50,7 @@ pub(crate) fn mapping_at(row: &Row, at: usize) -> Mapping {
             Value::Object(fields) => fields,
             _ => serde_json::Map::new(),
         },
+        last_pushed_at: row.get(at + 8),
     }
 }
 
@@ -154,10 +157,11 @@ pub async fn link_created(
     let sql = format!(
         "WITH done AS (DELETE FROM jira_pending_creates WHERE arkhitekton_id = $1) \
          INSERT INTO jira_integration_mappings (arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, \
-             jira_issue_type, jira_project_key, sync_direction, synced_fields) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'bi_directional', $7) \
+             jira_issue_type, jira_project_key, sync_direction, synced_fields, last_pushed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'bi_directional', $7, now()) \
          ON CONFLICT (arkhitekton_id) WHERE sync_status <> 'unlinked' \
-         DO UPDATE SET synced_fields = jira_integration_mappings.synced_fields || excluded.synced_fields \
+         DO UPDATE SET synced_fields = jira_integration_mappings.synced_fields || excluded.synced_fields, \
+             last_pushed_at = now() \
          RETURNING {MAPPING_COLUMNS}"
     );
     let synced = Value::Object(synced.clone());
@@ -196,6 +200,26 @@ pub async fn merge_synced_fields(
     prepared::execute(
         client,
         "UPDATE jira_integration_mappings SET synced_fields = synced_fields || $2 WHERE id = $1",
+        &[&id, &fields],
+    )
+    .await
+    .map(drop)
+}
+
+/// [`merge_synced_fields`] for the fields a push just wrote to the issue,
+/// recording when it did.
+pub async fn merge_pushed_fields(
+    client: &impl GenericClient,
+    id: Uuid,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<(), tokio_postgres::Error> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let fields = Value::Object(fields.clone());
+    prepared::execute(
+        client,
+        "UPDATE jira_integration_mappings SET synced_fields = synced_fields || $2, last_pushed_at = now() WHERE id = $1",
         &[&id, &fields],
     )
     .await

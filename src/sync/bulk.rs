@@ -120,6 +120,7 @@ async fn pull_page(engine: &Engine, ctx: &JobContext, id: Uuid) -> Result<bool, 
 /// Fetches the linked issues with one search and applies each; returns the
 /// items that could not be pulled, with the reason.
 async fn pull_links(engine: &Engine, links: &[(String, String, String)]) -> Result<Vec<Value>, JobError> {
+    let read_at = chrono::Utc::now();
     let issues = fetch(engine, links).await?;
     let by_id: HashMap<String, &Value> = issues.iter().filter_map(|i| Some((scalar(&i["id"])?, i))).collect();
     let mut skipped = Vec::new();
@@ -137,6 +138,7 @@ async fn pull_links(engine: &Engine, links: &[(String, String, String)]) -> Resu
             actor_account_id: None,
             changelog: None,
             source: PULL_SOURCE,
+            read_at: Some(read_at),
         };
         match inbound::apply(engine, &incoming).await {
             Ok(Applied::Changed(_) | Applied::Unlinked) => {}

@@ -15,13 +15,14 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::agreed;
-use super::conflicts::{self, Resolution};
-use super::mapping::{differences, item_patch, same};
+use super::conflicts::Resolution;
+use super::mapping::item_patch;
 use super::maps::{MapOverrides, ProjectMaps};
+use super::plan::{self, Facts};
 use super::{Engine, Side};
 use crate::db::sync::{self as sql, Mapping, NewConflict, SyncLog};
-use crate::db::sync_admin;
 use crate::db::work_items;
+use crate::db::{jobs, sync_admin};
 use crate::domain::EntityKind;
 use crate::domain::input::{self, Mode, SyncIntent};
 use crate::jira::connection::Flavor;
@@ -39,6 +40,9 @@ pub struct Incoming<'a> {
     pub changelog: Option<&'a Changelog>,
     /// `webhook` or `scheduled` (reconciliation), for the sync log.
     pub source: &'static str,
+    /// When `issue` was read from Jira (a search's start), if known: a read
+    /// older than our last push may show a step of that push.
+    pub read_at: Option<DateTime<Utc>>,
 }
 
 /// What became of it.
@@ -79,7 +83,8 @@ pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, 
     }
     // From here on the issue's fields matter: read them fresh where the
     // delivery cannot be taken as it is (see `fresh_read`).
-    let fresh = match fresh_read(&side, incoming) {
+    let read_at = Utc::now();
+    let fresh = match fresh_read(incoming) {
         Some(key) => match side.client.get_issue(key, &[]).await {
             Ok(issue) => Some(issue),
             Err(crate::jira::Error::NotFound(_)) => return ignored("the issue no longer exists in Jira"),
@@ -93,6 +98,7 @@ pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, 
         actor_account_id: incoming.actor_account_id,
         changelog: incoming.changelog,
         source: incoming.source,
+        read_at: if fresh.is_some() { Some(read_at) } else { incoming.read_at },
     };
     let fields = incoming.issue["fields"].as_object().cloned().unwrap_or_default();
     let mapping = match found {
@@ -113,7 +119,7 @@ pub async fn apply(engine: &Engine, incoming: &Incoming<'_>) -> Result<Applied, 
     {
         return ignored("stale: an equal or newer version of the issue was already applied");
     }
-    let outcome = update_item(engine, &side, &mapping, &fields, jira_updated, incoming.source).await?;
+    let outcome = update_item(engine, &side, &mapping, &fields, jira_updated, incoming).await?;
     let lag = jira_updated.and_then(|t| (Utc::now() - t).to_std().ok());
     let result = if matches!(outcome, Applied::Changed(_)) { "success" } else { "ignored" };
     crate::metrics::sync_done("from_jira", "update", result, started.elapsed(), lag.filter(|_| result == "success"));
@@ -133,28 +139,28 @@ pub(super) fn issue_updated(fields: &Map<String, Value>) -> Option<DateTime<Utc>
     Some(updated.min(Utc::now() + MAX_CLOCK_SKEW))
 }
 
-/// The key of an issue whose delivery is not taken as it is, but read
-/// again from Jira before it is applied:
-/// - on Cloud, always: a delivery carries rich text as wiki markup (REST
-///   v2 form), a lossy rendering of the ADF Jira holds, and Markdown is
-///   read from the ADF itself (REST v3);
-/// - anywhere, a delivery dated beyond our clock plus [`MAX_CLOCK_SKEW`]:
-///   its staleness is judged on the issue Jira holds now.
+/// The key of an issue whose delivery is not taken as it is but read again
+/// from Jira before it is applied: every delivery. A delivery says that
+/// the issue changed; what it changed to is read from Jira itself, because
+/// - on Cloud a delivery carries rich text as wiki markup (REST v2 form), a
+///   lossy rendering of the ADF Jira holds, and Markdown is read from the
+///   ADF (REST v3);
+/// - a delivery's clock (`updated`) is not to be trusted (one dated in the
+///   future would make every later edit look stale): staleness is judged on
+///   the issue Jira holds now;
+/// - a delivery may be late, and show a step of a push of ours that has
+///   finished since.
 ///
-/// Search results (reconciliation, bulk pulls) are read in the right form
-/// already.
-fn fresh_read<'a>(side: &Side, incoming: &Incoming<'a>) -> Option<&'a str> {
+/// Search results (reconciliation, bulk pulls) are read fresh already.
+fn fresh_read<'a>(incoming: &Incoming<'a>) -> Option<&'a str> {
     if incoming.source != "webhook" {
         return None;
     }
-    let fields = &incoming.issue["fields"];
-    let future = fields["updated"]
-        .as_str()
-        .and_then(parse_jira_time)
-        .is_some_and(|t| t.with_timezone(&Utc) > Utc::now() + MAX_CLOCK_SKEW);
-    let key = incoming.issue["key"].as_str().or_else(|| incoming.issue["id"].as_str());
-    key.filter(|_| side.flavor == Flavor::Cloud || future)
+    incoming.issue["key"].as_str().or_else(|| incoming.issue["id"].as_str())
 }
+
+/// Why an issue read while our push of it ran is not applied.
+const PUSH_IN_FLIGHT: &str = "read while our own push of the item was under way: it may show a step of that push";
 
 /// Why a change by our integration account is ignored.
 pub const OWN_ACCOUNT: &str = "made by the integration account (our own change)";
@@ -225,14 +231,15 @@ async fn unlink(engine: &Engine, m: &Mapping, source: &'static str) -> Result<()
     tx.commit().await.map_err(retry)
 }
 
-/// Layers 3 and 4, conflicts, and the write.
+/// Layers 3 and 4, conflicts, and the write: load → [`plan`] → apply, in
+/// one transaction that holds the link.
 async fn update_item(
     engine: &Engine,
     side: &Side,
     m: &Mapping,
     fields: &Map<String, Value>,
     jira_updated: Option<DateTime<Utc>>,
-    source: &'static str,
+    incoming: &Incoming<'_>,
 ) -> Result<Applied, JobError> {
     let field_map = side.client.field_map().await.map_err(|e| e.to_job_error())?;
     let mut client = engine.pool.get().await.map_err(retry)?;
@@ -243,10 +250,8 @@ async fn update_item(
     let Some(m) = &sql::lock_mapping(&tx, m.id).await.map_err(retry)? else {
         return ignored("the issue was unlinked meanwhile");
     };
-    if let (Some(seen), Some(this)) = (m.jira_updated_at, jira_updated)
-        && this <= seen
-    {
-        return ignored("stale: an equal or newer version of the issue was already applied");
+    if let Some(skip) = not_now(&tx, m, jira_updated, incoming).await? {
+        return skip;
     }
     let Some(item) = work_items::get(&tx, m.kind, &m.arkhitekton_id, None).await.map_err(retry)? else {
         return ignored("the item no longer exists in ARKHITEKTON");
@@ -258,79 +263,104 @@ async fn update_item(
         return ignored("sync is disabled for this item");
     }
     let fields = super::people::with_known_emails(&side.client, fields);
-    let mut patch = item_patch(m.kind, &fields, &field_map, &maps);
+    let mut theirs = item_patch(m.kind, &fields, &field_map, &maps);
     if m.kind == EntityKind::UserStory
         && let Some(epic) = epic_of(&tx, side.flavor, &field_map, &fields).await?
     {
-        patch.insert("epicId".into(), epic);
+        theirs.insert("epicId".into(), epic);
     }
-    // A field Jira still holds exactly as both sides agreed on it was not
-    // changed there, whatever its Markdown reading says: never written.
     let in_jira = agreed::of_issue(m.kind, &fields, &field_map);
-    patch.retain(|f, _| agreed::unchanged_in_jira(f, &m.synced, &in_jira) != Some(true));
-    let changes = differences(&item, &patch, side.flavor);
-    sql::set_change_source(&tx, "jira").await.map_err(retry)?;
-    if changes.is_empty() {
-        sql::mark_mapping_synced(&tx, m.id, jira_updated).await.map_err(retry)?;
-        sql::merge_synced_fields(&tx, m.id, &agreed::with_fingerprints(&patch, &in_jira)).await.map_err(retry)?;
-        tx.commit().await.map_err(retry)?;
+    let pending_here = status.as_deref() == Some("pending");
+    let facts = Facts {
+        item: &item,
+        agreed: &m.synced,
+        theirs,
+        in_jira: &in_jira,
+        pending_here,
+        item_updated,
+        jira_updated,
+        flavor: side.flavor,
+    };
+    let p = plan::plan(facts);
+    apply_plan(&tx, m, &item, &p, pending_here, (item_updated, jira_updated), incoming.source).await?;
+    tx.commit().await.map_err(retry)?;
+    if p.changes.is_empty() {
         return ignored("no change: the item already holds these values");
     }
-    let pending_here = status.as_deref() == Some("pending");
-    let split = split(&item, &changes, &m.synced, pending_here, side.flavor);
-    let (resolution, mut applied) = match (split.contested.is_empty(), jira_updated) {
-        (false, Some(theirs)) => {
-            let (r, applied) = conflicts::resolve(&item, &split.contested, item_updated, theirs);
-            (Some((r, theirs)), applied)
-        }
-        _ => (None, split.contested.clone()),
-    };
-    applied.extend(split.theirs.clone());
-    if !applied.is_empty() {
-        let parsed = input::parse(m.kind, &Value::Object(applied.clone()), Mode::Patch).map_err(|e| {
+    Ok(Applied::Changed(p.writes.keys().cloned().collect()))
+}
+
+/// Why this version of the issue is not applied now, if it is not: it is
+/// stale, or it was read while our own push of the item ran (or before
+/// that push finished), so it may show a step of the push (a status
+/// half-way through a walk of transitions). A delivery is then retried
+/// (and read again); a pass's read is left for the next pass.
+async fn not_now(
+    tx: &impl deadpool_postgres::GenericClient,
+    m: &Mapping,
+    jira_updated: Option<DateTime<Utc>>,
+    incoming: &Incoming<'_>,
+) -> Result<Option<Result<Applied, JobError>>, JobError> {
+    if let (Some(seen), Some(this)) = (m.jira_updated_at, jira_updated)
+        && this <= seen
+    {
+        return Ok(Some(ignored("stale: an equal or newer version of the issue was already applied")));
+    }
+    let pushing = jobs::is_running(tx, &super::outbound::push_key(&m.arkhitekton_id)).await.map_err(retry)?;
+    let read_before_push = matches!((m.last_pushed_at, incoming.read_at), (Some(p), Some(r)) if p >= r);
+    if !(pushing || read_before_push) {
+        return Ok(None);
+    }
+    Ok(Some(match incoming.source {
+        "webhook" => Err(JobError::Retry(anyhow::anyhow!(PUSH_IN_FLIGHT))),
+        _ => ignored(PUSH_IN_FLIGHT),
+    }))
+}
+
+/// Writes what [`plan`] decided: the item's fields (as the inbound path,
+/// which the outbox never pushes back), what both sides now agree on, the
+/// push that must follow, the conflict and the sync log.
+async fn apply_plan(
+    tx: &impl deadpool_postgres::GenericClient,
+    m: &Mapping,
+    item: &Value,
+    p: &plan::Plan,
+    pending_here: bool,
+    (item_updated, jira_updated): (DateTime<Utc>, Option<DateTime<Utc>>),
+    source: &'static str,
+) -> Result<(), JobError> {
+    sql::set_change_source(tx, "jira").await.map_err(retry)?;
+    sql::mark_mapping_synced(tx, m.id, jira_updated).await.map_err(retry)?;
+    sql::merge_synced_fields(tx, m.id, &p.agreed).await.map_err(retry)?;
+    if p.changes.is_empty() {
+        return Ok(());
+    }
+    if !p.writes.is_empty() {
+        let parsed = input::parse(m.kind, &Value::Object(p.writes.clone()), Mode::Patch).map_err(|e| {
             JobError::Discard(anyhow::anyhow!("Jira's value cannot be stored in ARKHITEKTON: {}", e.message))
         })?;
-        work_items::update(&tx, m.kind, &m.arkhitekton_id, &parsed.assignments, &SyncIntent::default())
+        work_items::update(tx, m.kind, &m.arkhitekton_id, &parsed.assignments, &SyncIntent::default())
             .await
             .map_err(retry)?;
     }
     if !pending_here {
-        sql::mark_synced_inbound(&tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
+        sql::mark_synced_inbound(tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
     }
-    sql::mark_mapping_synced(&tx, m.id, jira_updated).await.map_err(retry)?;
-    // Both sides now hold Jira's value wherever the item took it (or had
-    // it already); a field where ours was kept stays unsynced for the push.
-    let agreed: Map<String, Value> = patch
-        .iter()
-        .filter(|(f, theirs)| match (changes.contains_key(*f), applied.get(*f)) {
-            (false, _) => true,
-            (true, Some(written)) => written == *theirs,
-            (true, None) => false,
-        })
-        .map(|(f, v)| (f.clone(), v.clone()))
-        .collect();
-    sql::merge_synced_fields(&tx, m.id, &agreed::with_fingerprints(&agreed, &in_jira)).await.map_err(retry)?;
     // Where the item keeps a value Jira lacks (its own newer edit, a
     // conflict it won, a union of labels), a push must follow; one may be
     // waiting already (coalesced), but an item in error has none.
-    if changes.keys().any(|f| !agreed.contains_key(f)) {
-        sync_admin::mark_pending(&tx, m.kind, &[m.arkhitekton_id.as_str()]).await.map_err(retry)?;
-        sync_admin::enqueue_pushes(&tx, &[(m.kind, m.arkhitekton_id.clone())]).await.map_err(retry)?;
+    if p.push {
+        sync_admin::mark_pending(tx, m.kind, &[m.arkhitekton_id.as_str()]).await.map_err(retry)?;
+        sync_admin::enqueue_pushes(tx, &[(m.kind, m.arkhitekton_id.clone())]).await.map_err(retry)?;
     }
-    if let Some((r, theirs)) = resolution {
-        record_conflict(&tx, m, &item, &split.contested, &applied, r, item_updated, theirs).await?;
+    let resolution = p.conflict.as_ref().map(|(r, _)| *r);
+    if let (Some((r, contested)), Some(theirs)) = (&p.conflict, jira_updated) {
+        record_conflict(tx, m, item, contested, &p.writes, *r, item_updated, theirs).await?;
     }
-    let request = json!({
-        "changes": changes,
-        "applied": applied,
-        "keptOurs": split.ours.keys().collect::<Vec<_>>(),
-        "jiraUpdated": jira_updated,
-    });
-    sql::insert_log(&tx, &log_row(m, "update", source, request, "success", resolution.map(|(r, _)| r)))
-        .await
-        .map_err(retry)?;
-    tx.commit().await.map_err(retry)?;
-    Ok(Applied::Changed(applied.keys().cloned().collect()))
+    let request =
+        json!({"changes": p.changes, "applied": p.writes, "keptOurs": p.kept_ours, "jiraUpdated": jira_updated});
+    sql::insert_log(tx, &log_row(m, "update", source, request, "success", resolution)).await.map_err(retry)?;
+    Ok(())
 }
 
 /// A story's epic as Jira names it (`parent` on Cloud, the Epic Link field
@@ -352,41 +382,6 @@ pub(super) async fn epic_of(
     let Some(Value::String(key)) = named else { return Ok(None) };
     let epic = sql::mapping_by_issue_key(client, &key).await.map_err(retry)?;
     Ok(epic.filter(|e| e.kind == EntityKind::Epic).map(|e| json!(e.arkhitekton_id)))
-}
-
-/// Jira's differing values, by who changed the field since both sides last
-/// agreed on it (`agreed`).
-#[derive(Debug, Default, PartialEq)]
-struct Split {
-    /// Changed in Jira only: taken.
-    theirs: Map<String, Value>,
-    /// Changed here only (Jira still holds the agreed value): kept, for
-    /// the push to send.
-    ours: Map<String, Value>,
-    /// Changed on both sides, or not known to have been agreed while the
-    /// item has an edit of its own waiting: settled by [`conflicts`].
-    contested: Map<String, Value>,
-}
-
-fn split(
-    item: &Value,
-    changes: &Map<String, Value>,
-    agreed: &Map<String, Value>,
-    pending: bool,
-    flavor: Flavor,
-) -> Split {
-    let mut out = Split::default();
-    for (field, theirs) in changes {
-        let side = match agreed.get(field) {
-            Some(base) if same(field, base, theirs, flavor) => &mut out.ours,
-            Some(base) if same(field, base, &item[field.as_str()], flavor) => &mut out.theirs,
-            Some(_) => &mut out.contested,
-            None if pending => &mut out.contested,
-            None => &mut out.theirs,
-        };
-        side.insert(field.clone(), theirs.clone());
-    }
-    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -452,36 +447,4 @@ async fn project_maps(client: &impl deadpool_postgres::GenericClient, project: &
 /// Jira ids are strings in REST and webhooks; tolerate numbers.
 fn scalar(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn map(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    #[test]
-    fn a_field_is_judged_by_who_changed_it_since_the_last_agreement() {
-        let agreed = map(json!({"title": "base", "priority": "low", "status": "backlog", "labels": ["a"]}));
-        let item = json!({"title": "base", "priority": "high", "status": "done", "labels": ["b"]});
-        // Jira changed the title; still has the agreed priority; changed the
-        // status we changed too; and holds labels we never agreed on.
-        let jira = map(json!({"title": "theirs", "priority": "low", "status": "in-review", "labels": ["a", "c"]}));
-        let changes = differences(&item, &jira, Flavor::Cloud);
-        let out = split(&item, &changes, &agreed, true, Flavor::Cloud);
-        assert_eq!(out.theirs, map(json!({"title": "theirs"})));
-        assert_eq!(out.ours, map(json!({"priority": "low"})));
-        assert_eq!(out.contested, map(json!({"status": "in-review", "labels": ["a", "c"]})));
-    }
-
-    #[test]
-    fn a_field_never_agreed_on_follows_the_old_rules() {
-        let item = json!({"title": "ours"});
-        let changes = map(json!({"title": "theirs"}));
-        let none = Map::new();
-        assert_eq!(split(&item, &changes, &none, false, Flavor::Cloud).theirs, changes, "no edit here: Jira's");
-        assert_eq!(split(&item, &changes, &none, true, Flavor::Cloud).contested, changes, "an edit waits: a conflict");
-    }
 }

@@ -28,6 +28,7 @@ pub mod mapping;
 pub mod maps;
 pub mod outbound;
 pub mod people;
+pub mod plan;
 pub mod reconcile;
 pub mod recorder;
 

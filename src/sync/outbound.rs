@@ -21,6 +21,11 @@ use crate::jira::requests;
 use crate::queue::{JobContext, JobError, Registry};
 
 pub const PUSH_JOB: &str = "push_to_jira";
+
+/// The unique key of an item's push job (one waits, one runs at a time).
+pub fn push_key(id: &str) -> String {
+    format!("push:{id}")
+}
 /// Jira's link type between a defect and its story.
 const DEFECT_LINK_TYPE: &str = "Relates";
 
@@ -118,7 +123,7 @@ pub async fn write_record(tx: &impl GenericClient, r: &Record) -> Result<&'stati
     let (kind, id, pushed) = (r.kind, r.id.as_str(), &r.pushed);
     let mapping = match (&pushed.mapping, &pushed.created) {
         (Some(m), _) => {
-            sql::merge_synced_fields(tx, m.id, &pushed.agreed).await?;
+            sql::merge_pushed_fields(tx, m.id, &pushed.agreed).await?;
             m.clone()
         }
         (None, Some(new)) => {

@@ -107,6 +107,7 @@ async fn pull(engine: &Engine) -> Result<Report, JobError> {
             actor_account_id: None,
             changelog: None,
             source: "scheduled",
+            read_at: Some(started),
         };
         if let Applied::Changed(_) = inbound::apply(engine, &incoming).await? {
             report.items_changed += 1;

@@ -84,6 +84,7 @@ async fn handle(engine: Option<&Engine>, raw: &Value) -> Result<Applied, JobErro
         actor_account_id: payload.user.as_ref().and_then(|u| u.id()),
         changelog: payload.changelog.as_ref(),
         source: "webhook",
+        read_at: None,
     };
     inbound::apply(engine, &incoming).await
 }

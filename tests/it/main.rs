@@ -4,6 +4,8 @@
 mod harness;
 mod jira_support;
 mod log_context;
+#[path = "../common/reference.rs"]
+mod reference;
 
 mod bad_input;
 mod embedded_cluster;

@@ -200,3 +200,35 @@ async fn an_assignee_no_jira_user_has_is_kept_through_pulls_and_stays_reported()
     assert_eq!(got["assignee"], email.as_str(), "Jira's new assignee is taken: {got}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn reconciliation_during_our_multi_hop_walk_never_takes_a_step_of_it_for_a_persons_edit() {
+    let s = Synced::start(|_| {}).await;
+    let (id, key) = create_story(&s, "").await;
+    // Slow Jira down so the walk To Do → In Progress → In Review → Done
+    // takes seconds, then reconcile while it is half-way.
+    crate::jira_support::admin_post(&s.sim, "faults", json!({"latencyMs": 250})).await;
+    let (status, _) = s.app.patch(&format!("/api/user-stories/{id}"), json!({"status": "done"})).await;
+    assert_eq!(status, 200);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = s.issue(&key).await["fields"]["status"]["name"].as_str().unwrap_or_default().to_owned();
+        if now != "To Do" {
+            assert_ne!(now, "Done", "the walk was still under way when the pass ran");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the walk never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    arksync::sync::reconcile::reconcile(&s.engine).await.unwrap();
+    crate::jira_support::admin_post(&s.sim, "faults", json!({"latencyMs": 0})).await;
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(got["status"], "done", "the person-free walk was not read as an edit: {got}");
+    assert_eq!(got["syncStatus"], "synced", "{got}");
+    assert_eq!(s.issue(&key).await["fields"]["status"]["name"], "Done");
+    let c = s.app.db.connect().await;
+    let conflicts: i64 = c.query_one("SELECT count(*) FROM sync_conflicts", &[]).await.unwrap().get(0);
+    assert_eq!(conflicts, 0, "no conflict with ourselves");
+    s.stop().await;
+}

@@ -272,6 +272,7 @@ async fn two_versions_of_an_issue_applied_at_once_leave_the_newer() {
                     actor_account_id: None,
                     changelog: None,
                     source: "scheduled",
+                    read_at: None,
                 };
                 apply(&engine, &incoming).await.unwrap()
             })

@@ -234,7 +234,7 @@ async fn racing_deliveries_of_one_new_issue_make_exactly_one_item() {
         let engine = &s.engine;
         async move {
             let source = if i < 4 { "webhook" } else { "scheduled" };
-            let incoming = Incoming { event, issue, actor_account_id: None, changelog: None, source };
+            let incoming = Incoming { event, issue, actor_account_id: None, changelog: None, source, read_at: None };
             inbound::apply(engine, &incoming).await
         }
     });

@@ -18,13 +18,6 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/webhooks").join(name)).unwrap()
 }
 
-/// Atlassian's reference deliveries, read in place (never copied here).
-pub fn reference_dir() -> PathBuf {
-    std::env::var_os("ARKSYNC_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference")))
-}
-
 async fn deliver(app: &TestApp, body: &[u8], delivery_id: Option<&str>) -> (u16, Value) {
     let mut req = app
         .http
@@ -206,7 +199,10 @@ async fn deliveries_get_503_when_the_database_is_unreachable() {
 
 #[test]
 fn the_real_jira_deliveries_parse_into_typed_values() {
-    let dir = reference_dir().join("jira-webhooks");
+    if crate::reference::missing() {
+        return;
+    }
+    let dir = crate::reference::path("jira-webhooks");
     let read = |name: &str| -> WebhookPayload {
         let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name} in {}: {e}", dir.display()));
         serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))

@@ -9,6 +9,8 @@ mod bulk_client;
 mod contract;
 mod faults;
 mod issues;
+#[path = "../common/reference.rs"]
+mod reference;
 mod search;
 mod support;
 mod users;

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,16 +17,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-/// The shared reference folder (read in place, never copied). The one
-/// place to change when this moves into the main crate (`/../shared/…`).
-pub fn reference_path(name: &str) -> PathBuf {
-    let base = std::env::var("ARKSYNC_REFERENCE_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/").to_string());
-    PathBuf::from(base).join(name)
-}
-
 pub fn read_json(name: &str) -> Value {
-    let path = reference_path(name);
+    let path = crate::reference::path(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_json::from_str(&text).expect("reference JSON parses")
 }
