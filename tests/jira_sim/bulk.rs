@@ -114,11 +114,15 @@ async fn more_than_fifty_elements_are_refused_whole() {
     assert_eq!((status, body["issues"].as_array().unwrap().len()), (201, 50));
 }
 
-#[tokio::test]
-#[should_panic(expected = "post /rest/api/3/issue/bulk 201")]
-async fn the_bulk_schema_check_has_teeth() {
+#[test]
+fn the_bulk_schema_check_has_teeth() {
+    if crate::reference::missing() {
+        return;
+    }
     let wrong = json!({ "issues": [], "errors": [{ "failedElementNumber": "1", "elementErrors": { "errors": [] } }] });
-    check_body(BULK, "post", 201, &wrong);
+    let refused = std::panic::catch_unwind(|| check_body(BULK, "post", 201, &wrong)).expect_err("the check refuses it");
+    let message = refused.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("post /rest/api/3/issue/bulk 201"), "{message}");
 }
 
 #[tokio::test]

@@ -223,6 +223,9 @@ async fn no_inputs_send_nothing() {
 
 #[test]
 fn the_bulk_body_matches_the_request_schema_and_the_documented_answers_parse() {
+    if crate::reference::missing() {
+        return;
+    }
     let op = &openapi()["paths"]["/rest/api/3/issue/bulk"]["post"];
     let schema = op.pointer("/requestBody/content/application~1json/schema").unwrap();
     let root = json!({ "allOf": [schema], "components": openapi()["components"] });

@@ -68,9 +68,11 @@ pub(super) fn check_body(template: &str, method: &str, status: u16, body: &Value
 /// path) and every ADF document inside the body against the ADF schema.
 pub(super) async fn call(sim: &Sim, rb: reqwest::RequestBuilder, method: &str, template: &str) -> (u16, Value) {
     let (status, body) = sim.json(rb).await;
-    response_schema(template, method, status);
-    check_body(template, method, status, &body);
-    check_all_adf(&body);
+    if !crate::reference::missing() {
+        response_schema(template, method, status);
+        check_body(template, method, status, &body);
+        check_all_adf(&body);
+    }
     (status, body)
 }
 
