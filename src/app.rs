@@ -23,13 +23,14 @@ const INGEST_WRITERS: usize = 2;
 /// `ARKSYNC_WORKERS=0`) a worker; runs until SIGINT or SIGTERM, then drains
 /// requests and jobs and stops the embedded cluster.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let stop = StopSignal::install()?;
     let database = Database::open(&config).await?;
-    let result = serve_on(&config, &database).await;
+    let result = serve_on(&config, &database, stop).await;
     let closed = database.close();
     result.and(closed)
 }
 
-async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
+async fn serve_on(config: &Config, database: &Database, stop: StopSignal) -> anyhow::Result<()> {
     crate::metrics::handle();
     db::migrate(&database.pool).await?;
     let listener = TcpListener::bind(config.listen)
@@ -64,7 +65,7 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     crate::metrics::listener::spawn(config.metrics_listen, database.pool.clone(), shutdown.clone()).await?;
     let server = tokio::spawn(http::serve(listener, state, shutdown.clone()));
     let worker = (config.workers > 0).then(|| tokio::spawn(worker(config, database, engine).run(shutdown.clone())));
-    wait_for_signal().await;
+    stop.wait().await;
     tracing::info!("shutting down: draining requests and jobs");
     shutdown.cancel();
     server.await.context("the HTTP server task failed")??;
@@ -101,6 +102,7 @@ async fn bootstrap_connections(config: &Config, database: &Database, key: Option
 
 /// `arksync worker`: only the worker, to scale job processing out.
 pub async fn run_worker(config: Config) -> anyhow::Result<()> {
+    let stop = StopSignal::install()?;
     let database = Database::open(&config).await?;
     let result = async {
         db::migrate(&database.pool).await?;
@@ -110,7 +112,7 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
         let store = ConnectionStore::new(database.pool.clone(), config.secret_key.clone());
         let engine = crate::sync::Engine::new(database.pool.clone(), store);
         let running = tokio::spawn(worker(&config, &database, engine).run(shutdown.clone()));
-        wait_for_signal().await;
+        stop.wait().await;
         tracing::info!("shutting down: draining jobs");
         shutdown.cancel();
         running.await.context("the worker task failed")?
@@ -144,11 +146,27 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     result.and(closed)
 }
 
-async fn wait_for_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// SIGINT or SIGTERM, listened for from the first moment: one that arrives
+/// while arksync is still starting is kept and answered once it is up,
+/// never left to the default action (killing the process mid-start).
+struct StopSignal {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
     }
 }

@@ -54,7 +54,7 @@ impl Database {
                     data = %pg.cluster_dir().display(),
                     log = %pg.log_path().display(),
                     psql = %pg.psql_url(EMBEDDED_DBNAME),
-                    "embedded PostgreSQL is running; data lives in the data dir"
+                    "embedded PostgreSQL is running"
                 );
                 (pg.config(EMBEDDED_DBNAME), Some(pg))
             }

@@ -82,13 +82,13 @@ impl EmbeddedPostgres {
         let lock = lock_data_dir(&data_dir)?;
         let bins = Binaries::find()?;
         let owner = ServerOwner::detect()?;
-        owner.check_can_reach(&data_dir)?;
-        let cluster_dir = data_dir.join("pg");
+        let cluster_dir = cluster_home(&owner, &data_dir)?.join("pg");
         if !cluster_dir.join("PG_VERSION").exists() {
             init_cluster(&bins, &owner, &cluster_dir)?;
         }
         check_version(&bins, &cluster_dir)?;
         owner.make_private_dir(&cluster_dir)?;
+        wait_for_previous_server(&cluster_dir).await?;
         let (socket_dir, temp_socket_dir) = choose_socket_dir(&owner, &cluster_dir)?;
         let log_path = data_dir.join("postgres.log");
         let child = spawn_server(&bins, &owner, &cluster_dir, &socket_dir, &log_path, &opts.settings)?;
@@ -177,6 +177,90 @@ impl EmbeddedPostgres {
         let start = lines.len().saturating_sub(20);
         lines[start..].join("\n")
     }
+}
+
+/// Where the cluster lives: in the data dir, unless the account PostgreSQL
+/// runs as cannot reach it (arksync runs as root with its data dir under
+/// root's private home, the usual case in a fresh container or VM). Then it
+/// lives in `/var/lib/arksync/clusters/<digest of the data dir>` (or the
+/// temp dir when `/var/lib` is not writable), which that account can
+/// reach, and the log says so; the data dir keeps everything else.
+fn cluster_home(owner: &ServerOwner, data_dir: &Path) -> anyhow::Result<PathBuf> {
+    if owner.can_reach(data_dir)? {
+        return Ok(data_dir.to_path_buf());
+    }
+    use sha2::Digest;
+    let digest = hex::encode(&sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes())[..8]);
+    let bases = [PathBuf::from("/var/lib/arksync/clusters"), std::env::temp_dir().join("arksync-clusters")];
+    for base in bases {
+        let home = base.join(&digest);
+        if open_to_all(&home).is_ok() && owner.can_reach(&home)? {
+            tracing::info!(
+                data = %data_dir.display(),
+                cluster = %home.display(),
+                "PostgreSQL runs as `{}` and cannot reach the data directory, so its cluster is kept here instead",
+                owner.name
+            );
+            return Ok(home);
+        }
+    }
+    bail!(
+        "PostgreSQL runs as `{}` (arksync runs as root) and cannot reach {}, nor /var/lib/arksync or the temp dir; \
+         set ARKSYNC_DATA_DIR to a folder every user can traverse",
+        owner.name,
+        data_dir.display()
+    )
+}
+
+/// Creates `dir` and its missing parents, each traversable by every user
+/// (0711: they can pass through, not list).
+fn open_to_all(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for d in dir.ancestors().take_while(|d| {
+        d.starts_with("/var/lib/arksync") || d.starts_with(std::env::temp_dir().join("arksync-clusters"))
+    }) {
+        let mode = std::fs::metadata(d)?.permissions().mode();
+        if mode & 0o011 != 0o011 {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode | 0o711))?;
+        }
+    }
+    Ok(())
+}
+
+/// How long a start waits for the server of a previous arksync on this
+/// data dir (killed with `kill -9`, its server still shutting down).
+const PREVIOUS_SERVER_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits until no server of an earlier arksync still runs the cluster (its
+/// `postmaster.pid` names a live process), for at most
+/// [`PREVIOUS_SERVER_WAIT`]. Holding the data dir's lock, we know that
+/// arksync is gone, and its watchdog is stopping that server.
+async fn wait_for_previous_server(cluster_dir: &Path) -> anyhow::Result<()> {
+    let pid_file = cluster_dir.join("postmaster.pid");
+    let alive = || -> Option<i32> {
+        let text = std::fs::read_to_string(&pid_file).ok()?;
+        let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+        let gone =
+            matches!(nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH));
+        // A pid reused by another program after a reboot is no server.
+        let postgres = std::fs::read_to_string(format!("/proc/{pid}/comm")).map_or(true, |c| c.trim() == "postgres");
+        (!gone && postgres).then_some(pid)
+    };
+    let Some(pid) = alive() else { return Ok(()) };
+    tracing::info!(pid, "waiting for the previous arksync's PostgreSQL to finish shutting down");
+    let deadline = Instant::now() + PREVIOUS_SERVER_WAIT;
+    while alive().is_some() {
+        if Instant::now() > deadline {
+            bail!(
+                "a PostgreSQL server (pid {pid}) still runs the cluster in {} after {} s; stop it, then start again",
+                cluster_dir.display(),
+                PREVIOUS_SERVER_WAIT.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
 
 /// Takes the data dir's lock, or explains who holds it.

@@ -66,28 +66,20 @@ impl ServerOwner {
             .with_context(|| format!("setting the mode of {}", dir.display()))
     }
 
-    /// Fails with a clear message when this account cannot reach `dir`
-    /// (e.g. a data dir under root's 0700 home while the server runs as
-    /// `postgres`).
-    pub fn check_can_reach(&self, dir: &Path) -> anyhow::Result<()> {
+    /// Whether this account can reach `dir` (not so for a data dir under
+    /// root's 0700 home while the server runs as `postgres`).
+    pub fn can_reach(&self, dir: &Path) -> anyhow::Result<bool> {
         if !self.switches_user {
-            return Ok(());
+            return Ok(true);
         }
         let status = self
             .command("sh")
             .args(["-c", "cd \"$1\"", "sh"])
             .arg(dir)
+            .stderr(std::process::Stdio::null())
             .status()
             .context("checking the data directory's permissions")?;
-        if !status.success() {
-            bail!(
-                "PostgreSQL runs as `{}` (arksync runs as root) and cannot reach {}; \
-                 set ARKSYNC_DATA_DIR to a folder every user can traverse (e.g. /var/lib/arksync)",
-                self.name,
-                dir.display()
-            );
-        }
-        Ok(())
+        Ok(status.success())
     }
 }
 

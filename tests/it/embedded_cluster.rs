@@ -194,3 +194,65 @@ async fn poll<T>(http: &reqwest::Client, url: &str, pick: impl Fn(&Value) -> Opt
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn an_immediate_restart_after_kill_9_succeeds_on_the_first_try() {
+    let data_dir = test_root().join(format!("svc-{}", uuid::Uuid::new_v4().simple()));
+    let http = reqwest::Client::new();
+    let service = start(&data_dir);
+    let created: Value = http
+        .post(format!("{}/api/epics", service.base))
+        .json(&json!({"title": "Survives kill -9"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mut service = service;
+    for round in 0..3 {
+        // kill -9: no shutdown of its own; its PostgreSQL is still stopping
+        // when the next arksync starts.
+        service.child.kill().unwrap();
+        service.child.wait().unwrap();
+        service = start(&data_dir);
+        let got: Value =
+            http.get(format!("{}/api/epics/{id}", service.base)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(got["title"], "Survives kill -9", "round {round}");
+    }
+    stop(service);
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+#[tokio::test]
+async fn as_root_a_data_dir_postgres_cannot_reach_gets_its_cluster_kept_where_it_can() {
+    if !nix::unistd::Uid::effective().is_root() {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "note: the root-only data dir test is skipped (not running as root)");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    // Like a clone under /root: a private (0700) folder of root's.
+    let private = test_root().join(format!("home-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let data_dir = private.join("clone/.arksync");
+    let service = start(&data_dir);
+    let moved = service.log.iter().find(|e| e["cluster"].is_string()).expect("the log says where the cluster went");
+    let cluster = std::path::PathBuf::from(moved["cluster"].as_str().unwrap());
+    assert!(!cluster.starts_with(&private), "{cluster:?}");
+    assert!(cluster.join("pg/PG_VERSION").exists());
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/epics", service.base))
+        .json(&json!({"title": "Kept elsewhere"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    stop(service);
+    let again = start(&data_dir);
+    stop(again);
+    std::fs::remove_dir_all(&cluster).ok();
+    std::fs::remove_dir_all(&private).ok();
+}
