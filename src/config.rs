@@ -109,7 +109,7 @@ ENVIRONMENT:
   DATABASE_URL            PostgreSQL to use, e.g. postgres://user:pass@host/db.
                           Unset: arksync runs its own private PostgreSQL cluster in
                           $ARKSYNC_DATA_DIR/pg (needs the PostgreSQL server binaries).
-  ARKSYNC_LISTEN          Address of the HTTP API [default: 127.0.0.1:5000]
+  ARKSYNC_LISTEN          Address of the HTTP API, host:port [default: 127.0.0.1:5000]
   ARKSYNC_DATA_DIR        Folder for the embedded cluster and its lock [default: ./.arksync]
   ARKSYNC_PG_BIN          Folder holding initdb and postgres, if not found on their own
   ARKSYNC_MAX_BODY_BYTES  Largest request body accepted [default: 1048576]
@@ -149,12 +149,7 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         Ok(Self {
             database_url: get("DATABASE_URL").map(|url| parse_database_url(&url)).transpose()?,
-            listen: parse_or(
-                "ARKSYNC_LISTEN",
-                get("ARKSYNC_LISTEN"),
-                "127.0.0.1:5000",
-                "a socket address like 127.0.0.1:5000",
-            )?,
+            listen: parse_listen("ARKSYNC_LISTEN", get("ARKSYNC_LISTEN").as_deref().unwrap_or("127.0.0.1:5000"))?,
             data_dir: PathBuf::from(get("ARKSYNC_DATA_DIR").unwrap_or_else(|| "./.arksync".into())),
             log_format: parse_log_format(get("LOG_FORMAT"))?,
             max_body_bytes: parse_positive("ARKSYNC_MAX_BODY_BYTES", get("ARKSYNC_MAX_BODY_BYTES"), 1 << 20)?,
@@ -190,7 +185,7 @@ impl Config {
                 3600,
             )? as u64,
             metrics_listen: get("ARKSYNC_METRICS_LISTEN")
-                .map(|v| parse_or("ARKSYNC_METRICS_LISTEN", Some(v), "", "a socket address like 0.0.0.0:9464"))
+                .map(|v| parse_listen("ARKSYNC_METRICS_LISTEN", &v))
                 .transpose()?,
             secret_key: get("ARKSYNC_SECRET_KEY").map(|k| parse_secret_key(&k)).transpose()?,
             jira: parse_jira(&get)?,
@@ -257,6 +252,17 @@ fn parse_or<T: std::str::FromStr>(
     raw.trim().parse().map_err(|_| ConfigError { var, expected, got: raw })
 }
 
+/// `host:port`, the host an IP address or a name (`localhost:5001`,
+/// `[::1]:5001`), resolved once at start to its first address.
+fn parse_listen(var: &'static str, raw: &str) -> Result<SocketAddr, ConfigError> {
+    use std::net::ToSocketAddrs;
+    let err = || ConfigError { var, expected: "host:port, like 127.0.0.1:5000 or localhost:5000", got: raw.to_owned() };
+    if let Ok(addr) = raw.trim().parse() {
+        return Ok(addr);
+    }
+    raw.trim().to_socket_addrs().map_err(|_| err())?.next().ok_or_else(err)
+}
+
 fn parse_positive(var: &'static str, value: Option<String>, default: usize) -> Result<usize, ConfigError> {
     let Some(raw) = value else { return Ok(default) };
     match raw.trim().parse::<usize>() {
@@ -318,6 +324,14 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.max_body_bytes, 1 << 20);
         assert!(c.database_url.is_none());
+    }
+
+    #[test]
+    fn a_listen_address_may_name_its_host() {
+        let c = config(&[("ARKSYNC_LISTEN", "localhost:5001")]).unwrap();
+        assert!(c.listen.ip().is_loopback() && c.listen.port() == 5001, "{}", c.listen);
+        let c = config(&[("ARKSYNC_LISTEN", "[::1]:5002")]).unwrap();
+        assert_eq!(c.listen.to_string(), "[::1]:5002");
     }
 
     #[test]
