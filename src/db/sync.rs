@@ -187,43 +187,33 @@ pub async fn mark_mapping_synced(
     .map(drop)
 }
 
+/// Who made both sides agree on some fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgreedBy {
+    /// An applied Jira version (or an import).
+    Pull,
+    /// A push, which also records when it wrote to the issue.
+    Push,
+}
+
 /// Records fields as agreed by both sides, over what was agreed before.
 pub async fn merge_synced_fields(
     client: &impl GenericClient,
     id: Uuid,
     fields: &serde_json::Map<String, Value>,
+    by: AgreedBy,
 ) -> Result<(), tokio_postgres::Error> {
     if fields.is_empty() {
         return Ok(());
     }
-    let fields = Value::Object(fields.clone());
-    prepared::execute(
-        client,
-        "UPDATE jira_integration_mappings SET synced_fields = synced_fields || $2 WHERE id = $1",
-        &[&id, &fields],
-    )
-    .await
-    .map(drop)
-}
-
-/// [`merge_synced_fields`] for the fields a push just wrote to the issue,
-/// recording when it did.
-pub async fn merge_pushed_fields(
-    client: &impl GenericClient,
-    id: Uuid,
-    fields: &serde_json::Map<String, Value>,
-) -> Result<(), tokio_postgres::Error> {
-    if fields.is_empty() {
-        return Ok(());
-    }
-    let fields = Value::Object(fields.clone());
-    prepared::execute(
-        client,
-        "UPDATE jira_integration_mappings SET synced_fields = synced_fields || $2, last_pushed_at = now() WHERE id = $1",
-        &[&id, &fields],
-    )
-    .await
-    .map(drop)
+    let sql = match by {
+        AgreedBy::Pull => "UPDATE jira_integration_mappings SET synced_fields = synced_fields || $2 WHERE id = $1",
+        AgreedBy::Push => {
+            "UPDATE jira_integration_mappings SET synced_fields = synced_fields || $2, last_pushed_at = now() \
+             WHERE id = $1"
+        }
+    };
+    prepared::execute(client, sql, &[&id, &Value::Object(fields.clone())]).await.map(drop)
 }
 
 /// Forgets what the item's link last agreed on, so its next push sends

@@ -109,7 +109,7 @@ pub async fn import(
     projects::mark_imported(&tx, c.kind, &id).await.map_err(retry)?;
     sql::mark_mapping_synced(&tx, m.id, jira_updated).await.map_err(retry)?;
     // The item was made of Jira's values: both sides agree on them.
-    sql::merge_synced_fields(&tx, m.id, &c.agreed).await.map_err(retry)?;
+    sql::merge_synced_fields(&tx, m.id, &c.agreed, sql::AgreedBy::Pull).await.map_err(retry)?;
     let log = SyncLog {
         mapping_id: Some(m.id),
         arkhitekton_id: Some(&id),

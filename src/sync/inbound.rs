@@ -331,7 +331,7 @@ async fn apply_plan(
 ) -> Result<(), JobError> {
     sql::set_change_source(tx, "jira").await.map_err(retry)?;
     sql::mark_mapping_synced(tx, m.id, jira_updated).await.map_err(retry)?;
-    sql::merge_synced_fields(tx, m.id, &p.agreed).await.map_err(retry)?;
+    sql::merge_synced_fields(tx, m.id, &p.agreed, sql::AgreedBy::Pull).await.map_err(retry)?;
     if p.changes.is_empty() {
         return Ok(());
     }

@@ -123,7 +123,7 @@ pub async fn write_record(tx: &impl GenericClient, r: &Record) -> Result<&'stati
     let (kind, id, pushed) = (r.kind, r.id.as_str(), &r.pushed);
     let mapping = match (&pushed.mapping, &pushed.created) {
         (Some(m), _) => {
-            sql::merge_pushed_fields(tx, m.id, &pushed.agreed).await?;
+            sql::merge_synced_fields(tx, m.id, &pushed.agreed, sql::AgreedBy::Push).await?;
             m.clone()
         }
         (None, Some(new)) => {
