@@ -11,6 +11,10 @@
 //!   stale versions; nothing changed → no write), with concurrent edits
 //!   resolved and recorded ([`conflicts`]). Changes are written with
 //!   `sync_source = 'jira'`, which the triggers refuse to push back.
+//! - Decisions ([`plan`]): both directions' rules as pure functions of
+//!   values (load → plan → apply), property-tested; what both sides agreed
+//!   on is kept per field, with a fingerprint of Jira's own form of it
+//!   ([`agreed`]), so a field nobody changed is never written.
 //! - People ([`people`]): assignees and owners are e-mails here and Jira
 //!   users there, looked up (cached) on the way out and mapped back in.
 //! - Import ([`import`]): an issue made in Jira in a project that imports

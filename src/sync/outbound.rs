@@ -10,8 +10,9 @@ use chrono::Utc;
 use deadpool_postgres::GenericClient;
 use serde_json::{Map, Value, json};
 
-use super::mapping::{issue_input, person_field, synced_fields, synced_values, unsynced};
+use super::mapping::issue_input;
 use super::maps::{MapOverrides, ProjectMaps};
+use super::plan::{PushOp, PushOutcome, agreed_after_push, plan_push};
 use super::{Engine, Side};
 use crate::db::sync::{self as sql, Mapping, SyncLog};
 use crate::db::work_items::{self, ForPush};
@@ -257,16 +258,8 @@ async fn push_item(
         .ok_or_else(|| JiraError::Config(format!("{id} has no jiraProjectKey to create its Jira issue in")))?;
     let maps = maps_of(&project, project_maps)?;
     let epic_key = epic_key(&client, kind, item).await?;
-    // Only what changed since both sides last agreed is sent, so a person's
-    // concurrent edit of another field in Jira is not overwritten.
-    let mut changed: Vec<String> = match &mapping {
-        Some(m) => unsynced(kind, item, &m.synced, side.flavor),
-        None => synced_fields(kind).iter().map(|&f| f.to_owned()).collect(),
-    };
-    if epic_key.is_none() {
-        changed.retain(|f| f != "epicId"); // no epic issue to point at (yet), and clearing is not synced
-    }
-    let send = |field: &str| changed.iter().any(|c| c == field);
+    let plan = plan_push(kind, item, mapping.as_ref().map(|m| &m.synced), epic_key.is_some(), side.flavor);
+    let send = |field: &str| plan.sends(field);
     let create_in = mapping.is_none().then_some(project.as_str());
     // A create is recorded before it is sent: only one recorded earlier and
     // never completed can have made the issue already.
@@ -287,7 +280,7 @@ async fn push_item(
         issue_key: mapping.as_ref().map(|m| m.jira_issue_key.clone()),
         request: Some(request.clone()),
     };
-    let unchanged = mapping.is_some() && changed.is_empty();
+    let unchanged = plan.op == PushOp::Nothing;
     let (operation, link, created, key, response) = match &mapping {
         Some(m) if unchanged => (
             "update",
@@ -296,7 +289,7 @@ async fn push_item(
             m.jira_issue_key.clone(),
             json!({"unchanged": "no synced field changed since the last sync"}),
         ),
-        Some(m) if changed.iter().all(|f| f == "status") => {
+        Some(m) if plan.op == PushOp::Transition => {
             ("transition", Some(m.clone()), None, m.jira_issue_key.clone(), json!({"status": "transition only"}))
         }
         Some(m) => {
@@ -325,25 +318,14 @@ async fn push_item(
         true => move_status(engine, &side, &maps, item, &key, new_issue).await.map_err(|e| fail(e, operation))?,
         false => StatusMove::default(),
     };
-    let mut agreed: Map<String, Value> = synced_values(kind, item).into_iter().filter(|(f, _)| send(f)).collect();
-    if status.problem.is_some() {
-        // Jira's status is now where the walk stopped (or where it was).
-        match status.left_at {
-            Some(left_at) => agreed.insert("status".into(), json!(left_at)),
-            None => agreed.remove("status"),
-        };
-    }
+    // Jira's status is now where a stuck walk stopped (or where it was).
+    let outcome = PushOutcome {
+        sent: &sent,
+        status_stuck: status.problem.is_some().then(|| status.left_at.clone()),
+        person_unknown: assignee_problem.is_some(),
+    };
+    let agreed = agreed_after_push(kind, item, &plan, &outcome, &field_map);
     let status_problem = status.problem;
-    if assignee_problem.is_some() {
-        agreed.remove(person_field(kind)); // Jira's assignee was left as it is
-    }
-    // What Jira now holds, in its own form, for the fields sent.
-    let mut agreed = super::agreed::with_fingerprints(&agreed, &super::agreed::of_issue(kind, &sent, &field_map));
-    if assignee_problem.is_some() && mapping.is_none() {
-        // A new issue has nobody assigned: until the e-mail resolves, that
-        // is what Jira holds, and a pull must not take it for a change.
-        agreed.insert(super::agreed::jira_key(person_field(kind)), json!(super::agreed::person_fingerprint(None)));
-    }
     Ok(Pushed {
         operation,
         mapping: link,

@@ -1,16 +1,114 @@
-//! The inbound sync rule as a pure decision: from the item, what both
-//! sides last agreed on, and Jira's version of the issue (all values), what
-//! to write here, what both sides now agree on, and whether a push must
-//! follow. [`super::inbound`] loads the values, calls [`plan`], and applies
-//! the plan in one transaction.
+//! The sync rules as pure decisions, from values only; the I/O around them
+//! is in [`super::inbound`] and [`super::outbound`] (load → plan → apply).
+//!
+//! - Inbound ([`plan`]): from the item, what both sides last agreed on, and
+//!   Jira's version of the issue, what to write here, what both sides now
+//!   agree on, and whether a push must follow.
+//! - Outbound ([`plan_push`], [`agreed_after_push`]): which fields a push
+//!   sends and how (nothing, a transition, an edit, a create), and what
+//!   both sides agree on once it is done.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::agreed;
 use super::conflicts::{self, Resolution};
-use super::mapping::{differences, same};
+use super::mapping::{differences, person_field, same, synced_fields, synced_values, unsynced};
+use crate::domain::EntityKind;
 use crate::jira::connection::Flavor;
+use crate::jira::fields::FieldMap;
+
+/// How a push reaches Jira.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOp {
+    /// Nothing differs from the last agreement: Jira is not written.
+    Nothing,
+    /// Only the status changed: transitions, no edit.
+    Transition,
+    Edit,
+    Create,
+}
+
+/// What a push is to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushPlan {
+    /// The synced fields to send (API names).
+    pub send: Vec<String>,
+    pub op: PushOp,
+}
+
+impl PushPlan {
+    pub fn sends(&self, field: &str) -> bool {
+        self.send.iter().any(|f| f == field)
+    }
+}
+
+/// Decides a push: only what changed since both sides last agreed is sent
+/// (`agreed`; `None` for an item with no issue yet, which sends every
+/// synced field), so a person's concurrent edit of another field in Jira is
+/// not overwritten. The epic is sent only once it has an issue to point at
+/// (`epic_linked`), and clearing it is not synced.
+pub fn plan_push(
+    kind: EntityKind,
+    item: &Value,
+    agreed: Option<&Map<String, Value>>,
+    epic_linked: bool,
+    flavor: Flavor,
+) -> PushPlan {
+    let mut send: Vec<String> = match agreed {
+        Some(agreed) => unsynced(kind, item, agreed, flavor),
+        None => synced_fields(kind).iter().map(|&f| f.to_owned()).collect(),
+    };
+    if !epic_linked {
+        send.retain(|f| f != "epicId");
+    }
+    let op = match (agreed, send.as_slice()) {
+        (None, _) => PushOp::Create,
+        (Some(_), []) => PushOp::Nothing,
+        (Some(_), fields) if fields.iter().all(|f| f == "status") => PushOp::Transition,
+        (Some(_), _) => PushOp::Edit,
+    };
+    PushPlan { send, op }
+}
+
+/// How a push went, for what it leaves agreed.
+pub struct PushOutcome<'a> {
+    /// The issue's `fields` as sent.
+    pub sent: &'a Map<String, Value>,
+    /// The status could not follow; where the walk left the issue (as
+    /// ARKHITEKTON names that status), if it moved at all.
+    pub status_stuck: Option<Option<String>>,
+    /// No Jira user has the item's e-mail: Jira's assignee was left as it is.
+    pub person_unknown: bool,
+}
+
+/// What both sides agree on after a push: the values sent (where the status
+/// stopped, if it did; not the person Jira could not take), with the
+/// Jira-side fingerprints of what was sent.
+pub fn agreed_after_push(
+    kind: EntityKind,
+    item: &Value,
+    plan: &PushPlan,
+    outcome: &PushOutcome<'_>,
+    field_map: &FieldMap,
+) -> Map<String, Value> {
+    let mut values: Map<String, Value> = synced_values(kind, item).into_iter().filter(|(f, _)| plan.sends(f)).collect();
+    match &outcome.status_stuck {
+        Some(Some(left_at)) => drop(values.insert("status".into(), json!(left_at))),
+        Some(None) => drop(values.remove("status")),
+        None => {}
+    }
+    if outcome.person_unknown {
+        values.remove(person_field(kind));
+    }
+    let mut out = agreed::with_fingerprints(&values, &agreed::of_issue(kind, outcome.sent, field_map));
+    if outcome.person_unknown && plan.op == PushOp::Create {
+        // A new issue has nobody assigned: until the e-mail resolves, that
+        // is what Jira holds, and a pull must not take it for a change.
+        out.insert(agreed::jira_key(person_field(kind)), json!(agreed::person_fingerprint(None)));
+    }
+    out
+}
 
 /// What is known when a version of an issue arrives.
 pub struct Facts<'a> {
@@ -194,6 +292,48 @@ mod tests {
         assert!(!p.push);
     }
 
+    fn story(title: &str, status: &str) -> Value {
+        json!({"id": "US-0000001", "title": title, "description": "d", "labels": [], "status": status,
+               "priority": "medium", "acceptanceCriteria": "", "storyPoints": 3, "relatedFiles": [],
+               "epicId": null, "assignee": null})
+    }
+
+    #[test]
+    fn a_push_sends_what_changed_and_says_how() {
+        let kind = EntityKind::UserStory;
+        let item = story("t", "backlog");
+        let agreed = synced_values(kind, &item);
+        let plan =
+            |item: &Value, agreed: Option<&Map<String, Value>>| plan_push(kind, item, agreed, true, Flavor::Cloud);
+        assert_eq!(plan(&item, Some(&agreed)), PushPlan { send: vec![], op: PushOp::Nothing });
+        let moved = story("t", "done");
+        assert_eq!(plan(&moved, Some(&agreed)), PushPlan { send: vec!["status".into()], op: PushOp::Transition });
+        let both = story("renamed", "done");
+        assert_eq!(plan(&both, Some(&agreed)).op, PushOp::Edit);
+        assert_eq!(plan(&both, Some(&agreed)).send, ["title", "status"]);
+        let new = plan(&item, None);
+        assert_eq!(new.op, PushOp::Create);
+        assert_eq!(new.send.len(), synced_fields(kind).len());
+        assert!(!plan_push(kind, &item, None, false, Flavor::Cloud).sends("epicId"), "no epic issue yet");
+    }
+
+    #[test]
+    fn a_stuck_walk_and_an_unknown_person_are_not_agreed() {
+        let kind = EntityKind::UserStory;
+        let mut item = story("t", "done");
+        item["assignee"] = json!("nobody@x.test");
+        let plan = plan_push(kind, &item, None, true, Flavor::Cloud);
+        let sent = Map::new();
+        let fm = FieldMap::default();
+        let stuck = PushOutcome { sent: &sent, status_stuck: Some(Some("in-progress".into())), person_unknown: true };
+        let agreed = agreed_after_push(kind, &item, &plan, &stuck, &fm);
+        assert_eq!(agreed["status"], "in-progress", "where the walk stopped");
+        assert!(!agreed.contains_key("assignee"));
+        assert_eq!(agreed[&agreed::jira_key("assignee")], json!(agreed::person_fingerprint(None)));
+        let unmoved = PushOutcome { sent: &sent, status_stuck: Some(None), person_unknown: false };
+        assert!(!agreed_after_push(kind, &item, &plan, &unmoved, &fm).contains_key("status"));
+    }
+
     const FIELDS: &[&str] = &["title", "description", "labels", "priority", "storyPoints"];
 
     fn value_of(field: &str, n: u8) -> Value {
@@ -248,6 +388,34 @@ mod tests {
             let again = plan(facts(&item, &agreed, theirs, &Map::new(), false));
             prop_assert!(again.writes.is_empty(), "{:?}", again.writes);
             prop_assert_eq!(again.push, first.push && !first.kept_ours.is_empty());
+        }
+
+        /// A push sends exactly the fields that differ from the agreement,
+        /// and once it is done (and agreed), planning again sends nothing.
+        #[test]
+        fn after_a_push_nothing_is_left_to_send(
+            ours in proptest::collection::vec(0u8..4, FIELDS.len()),
+            base in proptest::collection::vec(0u8..4, FIELDS.len()),
+        ) {
+            let kind = EntityKind::UserStory;
+            let build = |vals: &[u8]| -> Value {
+                let mut item = story("t", "backlog");
+                for (f, v) in FIELDS.iter().zip(vals) {
+                    item[*f] = value_of(f, *v);
+                }
+                item
+            };
+            let item = build(&ours);
+            let mut agreed = synced_values(kind, &build(&base));
+            let plan = plan_push(kind, &item, Some(&agreed), true, Flavor::Cloud);
+            for f in synced_fields(kind) {
+                let differs = !same(f, &agreed[*f], &item[*f], Flavor::Cloud);
+                prop_assert_eq!(plan.sends(f), differs, "{}", f);
+            }
+            let sent = Map::new();
+            let done = PushOutcome { sent: &sent, status_stuck: None, person_unknown: false };
+            agreed.extend(agreed_after_push(kind, &item, &plan, &done, &FieldMap::default()));
+            prop_assert_eq!(plan_push(kind, &item, Some(&agreed), true, Flavor::Cloud).op, PushOp::Nothing);
         }
     }
 }
