@@ -15,10 +15,14 @@
 //!    editor) is imported, the item's title is edited here and pushed, and
 //!    the ADF is compared with what the person wrote.
 
+#[path = "../tests/common/corpus.rs"]
+mod corpus;
+#[allow(dead_code)]
+#[path = "../tests/common/reference.rs"]
+mod reference;
 #[allow(dead_code)]
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use arksync::jira::connection::{Credentials, Flavor, Settings};
@@ -28,21 +32,11 @@ use arksync::jira::{adf, wiki};
 use arksync::jira_sim::{self, AdminWebhook, SimConfig};
 use arksync::queue::{Registry, Worker, WorkerConfig};
 use arksync::sync::Engine;
+use corpus::{atlassian_validator, corpus};
 use pulldown_cmark::{Options, Parser, html};
 use serde_json::{Value, json};
 use support::{Bench, SECRET};
 use tokio_util::sync::CancellationToken;
-
-fn corpus(folder: &str) -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(folder);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("the corpus").map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "md" || e == "json"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
-        .collect()
-}
 
 /// Markdown as HTML, with GitHub's extensions, whitespace between tags and
 /// runs of whitespace folded.
@@ -82,15 +76,9 @@ fn converters(docs: &[(String, String)]) {
     println!("  (Cloud HTML differs for: {})", unequal.join(", "));
 }
 
-fn reference_dir() -> PathBuf {
-    std::env::var_os("ARKSYNC_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"))
-}
-
 fn validity(pushed: &[(String, Value)]) -> anyhow::Result<()> {
     println!("\n## Pushed ADF ({} documents)", pushed.len());
-    let schema_path = reference_dir().join("adf-schema-full.v57.7.22.json");
+    let schema_path = reference::path("adf-schema-full.v57.7.22.json");
     match std::fs::read_to_string(&schema_path) {
         Ok(text) => {
             let schema: Value = serde_json::from_str(&text)?;
@@ -100,23 +88,10 @@ fn validity(pushed: &[(String, Value)]) -> anyhow::Result<()> {
         }
         Err(_) => println!("- ADF JSON schema: skipped ({} is absent)", schema_path.display()),
     }
-    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/adf-validate");
-    if !tool.join("node_modules").exists() {
+    let Some(results) = atlassian_validator(pushed) else {
         println!("- Atlassian's validator: skipped (run `npm ci --prefix tools/adf-validate`)");
         return Ok(());
-    }
-    use std::io::Write as _;
-    let mut child = std::process::Command::new("node")
-        .arg(tool.join("validate.mjs"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    let input: String = pushed.iter().map(|(n, d)| json!({"name": n, "doc": d}).to_string() + "\n").collect();
-    child.stdin.take().expect("stdin").write_all(input.as_bytes())?;
-    let out = child.wait_with_output()?;
-    let results: Vec<Value> =
-        String::from_utf8(out.stdout)?.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    };
     let valid = results.iter().filter(|r| r["valid"] == true).count();
     println!("- valid per Atlassian's validator (@atlaskit/adf-utils, strict): {}", pct(valid, pushed.len()));
     for r in results.iter().filter(|r| r["valid"] != true) {

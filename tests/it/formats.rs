@@ -894,17 +894,7 @@ fn generated_wiki_gives_valid_adf_that_survives_a_wiki_round_trip() {
 
 // ------------------------------------------------------ the kept corpus
 
-/// The documents of one folder of `tests/corpus/`, by file name.
-fn corpus(folder: &str) -> Vec<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(folder);
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "md" || e == "json"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
-        .collect()
-}
+use crate::corpus::corpus;
 
 #[test]
 fn every_kept_markdown_document_is_a_fixpoint_after_one_cycle_on_cloud_and_data_center() {
@@ -993,32 +983,22 @@ fn link_targets_adf_cannot_hold_become_text_and_others_are_percent_encoded() {
     }
 }
 
-/// Runs Atlassian's validator (`tools/adf-validate`, strict mode) over
-/// documents; `None` when it is not installed here (`npm ci --prefix
-/// tools/adf-validate`), which CI never allows.
+/// Atlassian's validator over `docs`; `None` when it is not installed here
+/// (`npm ci --prefix tools/adf-validate`), which CI never allows.
 fn atlassian_validator(docs: &[(String, Value)]) -> Option<Vec<Value>> {
-    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/adf-validate");
-    if !tool.join("node_modules").exists() {
+    let results = crate::corpus::atlassian_validator(docs);
+    if results.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must install tools/adf-validate (npm ci --prefix tools/adf-validate)"
         );
-        eprintln!("skipped: Atlassian's ADF validator is not installed (npm ci --prefix tools/adf-validate)");
-        return None;
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: Atlassian's ADF validator is not installed (npm ci --prefix tools/adf-validate); its check is skipped"
+        );
     }
-    let input: String = docs.iter().map(|(name, doc)| json!({"name": name, "doc": doc}).to_string() + "\n").collect();
-    let mut child = std::process::Command::new("node")
-        .arg(tool.join("validate.mjs"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("node runs");
-    use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the validator ran");
-    Some(String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+    results
 }
 
 #[test]

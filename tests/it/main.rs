@@ -1,6 +1,8 @@
 //! arksync's integration tests: one binary, grouped by feature, against real
 //! PostgreSQL (an embedded cluster per run, a fresh database per test).
 
+#[path = "../common/corpus.rs"]
+mod corpus;
 mod harness;
 mod jira_support;
 mod log_context;
