@@ -632,3 +632,54 @@ fn promtool_checks_the_config_the_rules_their_unit_tests_and_the_dashboard_queri
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// Dockerfile
+
+/// The Dockerfile's dependency stage copies only `Cargo.toml` and
+/// `Cargo.lock` and stubs the sources, so that dependencies build once. Its
+/// stub commands, read from the Dockerfile itself and run in a folder that
+/// holds only the manifest, must leave a manifest cargo accepts: a new
+/// `[[bench]]` or binary without a stub once broke the image's build.
+#[test]
+fn the_dockerfiles_dependency_stage_stubs_every_target_the_manifest_names() {
+    let dockerfile = read("Dockerfile");
+    let stage =
+        dockerfile.split("COPY Cargo.toml Cargo.lock ./").nth(1).expect("the dependency stage copies the manifest");
+    let mut run = String::new();
+    for line in stage.lines().skip_while(|l| !l.starts_with("RUN ")) {
+        let line = line.trim();
+        if !line.starts_with('#') {
+            run.push_str(line.strip_suffix('\\').unwrap_or(line));
+            run.push(' ');
+        }
+        if !line.ends_with('\\') && !line.starts_with('#') {
+            break;
+        }
+    }
+    let stubs = run.trim_start_matches("RUN ").split("&& cargo build").next().unwrap().to_owned();
+    assert!(stubs.contains("benches"), "the stage stubs the benches: {stubs}");
+    let dir = std::env::temp_dir().join(format!("arksync-docker-stubs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["Cargo.toml", "Cargo.lock"] {
+        std::fs::copy(root().join(file), dir.join(file)).unwrap();
+    }
+    let out = Command::new("sh").arg("-c").arg(&stubs).current_dir(&dir).output().unwrap();
+    assert!(out.status.success(), "the stub commands ran: {}", String::from_utf8_lossy(&out.stderr));
+    // `cargo fetch` reads the manifest, targets included, and needs no build:
+    // offline, for this machine's platform, from what the test build fetched.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let host = Command::new("rustc").arg("-vV").output().unwrap();
+    let host = String::from_utf8_lossy(&host.stdout).lines().find_map(|l| l.strip_prefix("host: ").map(str::to_owned));
+    let fetched = Command::new(cargo)
+        .args(["fetch", "--offline", "--locked", "--target"])
+        .arg(host.expect("rustc names its host"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        fetched.status.success(),
+        "the stubbed manifest does not parse:\n{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+}

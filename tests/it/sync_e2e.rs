@@ -77,6 +77,18 @@ impl Synced {
         }
     }
 
+    /// Creates a story that syncs, waits until it is synced, and returns
+    /// its id and its issue's key.
+    pub async fn synced_story(&self, body: Value) -> (String, String) {
+        let (status, story) = self.app.post("/api/user-stories", body).await;
+        assert_eq!(status, 201, "{story}");
+        let id = story["id"].as_str().unwrap().to_owned();
+        self.settle().await;
+        let (_, got) = self.app.get(&format!("/api/user-stories/{id}")).await;
+        assert_eq!(got["syncStatus"], "synced", "{got}");
+        (id, got["jiraIssueKey"].as_str().unwrap().to_owned())
+    }
+
     /// The simulator's view of one issue.
     pub async fn issue(&self, key: &str) -> Value {
         let issues = admin_get(&self.sim, "issues").await;

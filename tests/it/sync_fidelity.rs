@@ -29,19 +29,10 @@ const DESCRIPTIONS: &[&str] = &[
 ];
 
 async fn create_story(s: &Synced, description: &str) -> (String, String) {
-    let (status, story) = s
-        .app
-        .post(
-            "/api/user-stories",
-            json!({"title": "Fidelity", "description": description, "syncToJira": true, "jiraProjectKey": "PROJ"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{story}");
-    let id = story["id"].as_str().unwrap().to_owned();
-    s.settle().await;
-    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
-    assert_eq!(got["syncStatus"], "synced", "{got}");
-    (id, got["jiraIssueKey"].as_str().unwrap().to_owned())
+    s.synced_story(
+        json!({"title": "Fidelity", "description": description, "syncToJira": true, "jiraProjectKey": "PROJ"}),
+    )
+    .await
 }
 
 async fn summary_only_edit_leaves_every_description_untouched(flavor: Flavor) {

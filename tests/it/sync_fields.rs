@@ -9,17 +9,6 @@ use serde_json::{Value, json};
 use crate::jira_support::{admin_post, requests};
 use crate::sync_e2e::Synced;
 
-/// A synced story and its issue key.
-async fn synced_story(s: &Synced, body: Value) -> (String, String) {
-    let (status, story) = s.app.post("/api/user-stories", body).await;
-    assert_eq!(status, 201, "{story}");
-    let id = story["id"].as_str().unwrap().to_owned();
-    s.settle().await;
-    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
-    assert_eq!(got["syncStatus"], "synced", "{got}");
-    (id, got["jiraIssueKey"].as_str().unwrap().to_owned())
-}
-
 /// The simulator's requests from the `seq`th on, as `METHOD path`.
 async fn calls_since(s: &Synced, seq: usize) -> Vec<String> {
     requests(&s.sim)
@@ -49,11 +38,11 @@ async fn conflicts(s: &Synced) -> i64 {
 #[tokio::test]
 async fn a_push_does_not_overwrite_a_field_a_person_changed_in_jira_meanwhile() {
     let s = Synced::start(|_| {}).await;
-    let (id, key) = synced_story(
-        &s,
-        json!({"title": "Refunds", "description": "Old text.", "syncToJira": true, "jiraProjectKey": "PROJ"}),
-    )
-    .await;
+    let (id, key) = s
+        .synced_story(
+            json!({"title": "Refunds", "description": "Old text.", "syncToJira": true, "jiraProjectKey": "PROJ"}),
+        )
+        .await;
     // A person rewrites the description in Jira; its webhook is lost.
     admin_post(&s.sim, "faults", json!({"webhooks": {"dropRate": 1.0}})).await;
     let status = s
@@ -90,9 +79,9 @@ async fn a_push_does_not_overwrite_a_field_a_person_changed_in_jira_meanwhile() 
 #[tokio::test]
 async fn jiras_edit_of_one_field_does_not_undo_an_unpushed_edit_of_another() {
     let s = Synced::start(|_| {}).await;
-    let (id, key) =
-        synced_story(&s, json!({"title": "Invoices", "priority": "low", "syncToJira": true, "jiraProjectKey": "PROJ"}))
-            .await;
+    let (id, key) = s
+        .synced_story(json!({"title": "Invoices", "priority": "low", "syncToJira": true, "jiraProjectKey": "PROJ"}))
+        .await;
     // An edit here whose push has not run yet (its job is taken away in
     // the edit's own transaction).
     let mut c = s.app.db.connect().await;
@@ -132,7 +121,7 @@ async fn jiras_edit_of_one_field_does_not_undo_an_unpushed_edit_of_another() {
 #[tokio::test]
 async fn the_same_field_changed_on_both_sides_is_still_a_recorded_conflict() {
     let s = Synced::start(|_| {}).await;
-    let (id, key) = synced_story(&s, json!({"title": "Exports", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let (id, key) = s.synced_story(json!({"title": "Exports", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
     let mut c = s.app.db.connect().await;
     edit_without_push(&mut c, &format!("UPDATE user_stories SET title = 'Exports (ours)' WHERE id = '{id}'")).await;
     s.as_person(Method::PUT, &format!("/rest/api/3/issue/{key}"), json!({"fields": {"summary": "Exports (theirs)"}}))
@@ -154,9 +143,9 @@ async fn a_create_costs_one_call_and_a_status_change_only_its_transition() {
     let s = Synced::start(|_| {}).await;
     // The first create of a story in PROJ learns the status new stories
     // start in; the next needs nothing but its POST.
-    let (_, _) = synced_story(&s, json!({"title": "First", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let (_, _) = s.synced_story(json!({"title": "First", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
     let seq = requests(&s.sim).await.len();
-    let (id, key) = synced_story(&s, json!({"title": "Second", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let (id, key) = s.synced_story(json!({"title": "Second", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
     assert_eq!(calls_since(&s, seq).await, ["POST /rest/api/3/issue"], "no search, no status calls");
 
     let seq = requests(&s.sim).await.len();
@@ -171,11 +160,11 @@ async fn a_create_costs_one_call_and_a_status_change_only_its_transition() {
 
     // A story created in a non-initial status is moved there after its POST.
     let seq = requests(&s.sim).await.len();
-    let (_, key) = synced_story(
-        &s,
-        json!({"title": "Started", "status": "in-progress", "syncToJira": true, "jiraProjectKey": "PROJ"}),
-    )
-    .await;
+    let (_, key) = s
+        .synced_story(
+            json!({"title": "Started", "status": "in-progress", "syncToJira": true, "jiraProjectKey": "PROJ"}),
+        )
+        .await;
     assert_eq!(calls_since(&s, seq).await.len(), 3, "POST, then the transition's GET and POST");
     assert_eq!(s.issue(&key).await["fields"]["status"]["name"], "In Progress");
 
@@ -243,7 +232,7 @@ async fn two_versions_of_an_issue_applied_at_once_leave_the_newer() {
     use arksync::sync::inbound::{Incoming, apply};
 
     let s = Synced::start(|_| {}).await;
-    let (id, key) = synced_story(&s, json!({"title": "Race", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let (id, key) = s.synced_story(json!({"title": "Race", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
     let c = s.app.db.connect().await;
     let issue_id: String =
         c.query_one("SELECT jira_issue_id FROM user_stories WHERE id = $1", &[&id]).await.unwrap().get(0);
@@ -298,7 +287,7 @@ async fn transitions_posted(s: &Synced, seq: usize) -> usize {
 #[tokio::test]
 async fn a_status_no_single_transition_reaches_is_walked_to_never_through_wont_do() {
     let s = Synced::start(|_| {}).await;
-    let (id, key) = synced_story(&s, json!({"title": "Walk", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let (id, key) = s.synced_story(json!({"title": "Walk", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
     // To Do → Done has no transition of its own in the simulator's
     // workflow: To Do → In Progress → In Review → Done.
     let seq = requests(&s.sim).await.len();
@@ -329,7 +318,7 @@ async fn a_walk_stopped_by_the_workflow_is_an_error_and_keeps_the_items_status()
         }];
     })
     .await;
-    let (id, key) = synced_story(&s, json!({"title": "Stuck", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let (id, key) = s.synced_story(json!({"title": "Stuck", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
     s.app.patch(&format!("/api/user-stories/{id}"), json!({"status": "done"})).await;
     s.settle().await;
     assert_eq!(s.issue(&key).await["fields"]["status"]["name"], "In Review", "as far as the workflow lets us");
@@ -349,7 +338,7 @@ async fn a_walk_stopped_by_the_workflow_is_an_error_and_keeps_the_items_status()
 #[tokio::test]
 async fn an_issue_unlinked_by_hand_is_not_linked_again_by_its_next_edit() {
     let s = Synced::start(|_| {}).await;
-    let (id, key) = synced_story(&s, json!({"title": "Apart", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+    let (id, key) = s.synced_story(json!({"title": "Apart", "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
     let (_, mapping) = s.app.get(&format!("/api/jira/mappings/{id}")).await;
     let mapping_id = mapping["id"].as_str().unwrap();
     assert_eq!(s.app.delete(&format!("/api/jira/mappings/{mapping_id}")).await, 204);
@@ -394,11 +383,9 @@ async fn epic_set_in_jira(flavor: arksync::jira_sim::Flavor) {
     s.settle().await;
     let (first, second) = (first["id"].as_str().unwrap().to_owned(), second["id"].as_str().unwrap().to_owned());
     let second_key = s.app.get(&format!("/api/epics/{second}")).await.1["jiraIssueKey"].as_str().unwrap().to_owned();
-    let (id, key) = synced_story(
-        &s,
-        json!({"title": "Card refunds", "epicId": first, "syncToJira": true, "jiraProjectKey": "PROJ"}),
-    )
-    .await;
+    let (id, key) = s
+        .synced_story(json!({"title": "Card refunds", "epicId": first, "syncToJira": true, "jiraProjectKey": "PROJ"}))
+        .await;
     // A person moves the story to the other epic in Jira.
     let (path, fields) = match flavor {
         arksync::jira_sim::Flavor::Cloud => {
@@ -432,7 +419,7 @@ async fn an_epic_jira_does_not_know_is_kept_when_the_story_changes_there() {
     let (_, epic) = s.app.post("/api/epics", json!({"title": "Local only"})).await;
     let epic = epic["id"].as_str().unwrap().to_owned();
     let (id, key) =
-        synced_story(&s, json!({"title": "Story", "epicId": epic, "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
+        s.synced_story(json!({"title": "Story", "epicId": epic, "syncToJira": true, "jiraProjectKey": "PROJ"})).await;
     let edit = json!({"fields": {"summary": "Story, renamed"}});
     assert_eq!(s.as_person(Method::PUT, &format!("/rest/api/2/issue/{key}"), edit).await, 204);
     s.settle().await;
