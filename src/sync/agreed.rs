@@ -19,8 +19,9 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::mapping::person_field;
+
 use crate::domain::EntityKind;
-use crate::jira::connection::Flavor;
 use crate::jira::fields::{FieldMap, names};
 
 /// The key of a field's Jira-side fingerprint in `synced_fields`.
@@ -73,10 +74,6 @@ pub fn of_issue(kind: EntityKind, fields: &Map<String, Value>, field_map: &Field
 /// Jira's user id in an assignee value, `None` for nobody.
 fn person_id(assignee: &Value) -> Option<&str> {
     ["accountId", "name"].iter().find_map(|k| assignee.get(*k).and_then(Value::as_str))
-}
-
-fn person_field(kind: EntityKind) -> &'static str {
-    super::mapping::person_field(kind)
 }
 
 /// The fingerprint of a Jira user (by id) or of nobody.
@@ -191,20 +188,13 @@ fn is_empty_doc(map: &Map<String, Value>) -> bool {
         && map.get("content").and_then(Value::as_array).is_none_or(Vec::is_empty)
 }
 
-/// The fingerprint of Markdown as it is sent to Jira (see
-/// [`crate::jira::requests::rich_text`]); `None` (null) sends nothing.
-pub fn of_markdown(flavor: Flavor, markdown: Option<&str>) -> String {
-    match markdown {
-        Some(md) => fingerprint(&crate::jira::requests::rich_text(flavor, md)),
-        None => fingerprint(&Value::Null),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::jira::connection::Flavor;
+    use crate::jira::requests::rich_text;
 
     #[test]
     fn key_order_local_ids_and_empty_parts_do_not_count() {
@@ -241,8 +231,9 @@ mod tests {
         assert_eq!(fingerprint(&json!("")), empty);
         assert_eq!(fingerprint(&json!(" \n")), empty);
         assert_eq!(fingerprint(&json!({"type": "doc", "version": 1, "content": []})), empty);
-        assert_eq!(of_markdown(Flavor::Cloud, Some("")), empty);
-        assert_eq!(of_markdown(Flavor::Datacenter, Some("")), empty);
+        // An empty description, as it is sent to either flavour.
+        assert_eq!(fingerprint(&rich_text(Flavor::Cloud, "")), empty);
+        assert_eq!(fingerprint(&rich_text(Flavor::Datacenter, "")), empty);
     }
 
     #[test]

@@ -371,7 +371,7 @@ impl Builder {
                 }
                 None
             }
-            Some(Frame::Table { align, header, rows, .. }) => Some(node::table(header, rows, &align)),
+            Some(Frame::Table { align, header, rows, .. }) => Some(node::table(Some(header), rows, &align)),
             None => None,
         };
         if let Some(block) = block {

@@ -364,10 +364,12 @@ pub(crate) enum Align {
     Right,
 }
 
-/// A table whose first row is a header row; each cell is one paragraph
-/// (its alignment kept as an `alignment` mark where ADF has one).
-pub(crate) fn table(header: Vec<Inlines>, rows: Vec<Vec<Inlines>>, align: &[Align]) -> Value {
-    let width = header.len().max(rows.iter().map(Vec::len).max().unwrap_or(0)).max(1);
+/// A table, its first row a header row when `header` is given (wiki markup
+/// can make one without); each cell is one paragraph (its alignment kept as
+/// an `alignment` mark where ADF has one), rows padded to the widest.
+pub(crate) fn table(header: Option<Vec<Inlines>>, rows: Vec<Vec<Inlines>>, align: &[Align]) -> Value {
+    let header_width = header.as_ref().map_or(0, Vec::len);
+    let width = header_width.max(rows.iter().map(Vec::len).max().unwrap_or(0)).max(1);
     let row = |cells: Vec<Inlines>, kind: &str| {
         let mut cells: Vec<Value> = cells
             .into_iter()
@@ -380,24 +382,8 @@ pub(crate) fn table(header: Vec<Inlines>, rows: Vec<Vec<Inlines>>, align: &[Alig
         cells.truncate(width);
         json!({"type": "tableRow", "content": cells})
     };
-    let mut content = vec![row(header, "tableHeader")];
+    let mut content: Vec<Value> = header.into_iter().map(|h| row(h, "tableHeader")).collect();
     content.extend(rows.into_iter().map(|r| row(r, "tableCell")));
-    json!({"type": "table", "attrs": {"isNumberColumnEnabled": false, "layout": "default"}, "content": content})
-}
-
-/// A table with no header row (wiki markup can make one).
-pub(crate) fn table_without_header(rows: Vec<Vec<Inlines>>) -> Value {
-    let width = rows.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    let content: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            let mut cells: Vec<Value> = r.into_iter().map(|inl| cell("tableCell", inl, Align::None)).collect();
-            while cells.len() < width {
-                cells.push(cell("tableCell", Inlines::default(), Align::None));
-            }
-            json!({"type": "tableRow", "content": cells})
-        })
-        .collect();
     json!({"type": "table", "attrs": {"isNumberColumnEnabled": false, "layout": "default"}, "content": content})
 }
 

@@ -137,11 +137,11 @@ impl<'a> Parser<'a> {
         let Some((is_header, first)) = rows.next() else { return };
         let body: Vec<Vec<Inlines>> = rows.map(|(_, cells)| parse(cells)).collect();
         if is_header {
-            self.out.push(node::table(parse(first), body, &[]));
+            self.out.push(node::table(Some(parse(first)), body, &[]));
         } else {
             let mut all = vec![parse(first)];
             all.extend(body);
-            self.out.push(node::table_without_header(all));
+            self.out.push(node::table(None, all, &[]));
         }
     }
 
