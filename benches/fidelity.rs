@@ -74,6 +74,33 @@ fn converters(docs: &[(String, String)]) {
     println!("- Cloud: rendered HTML equal after Markdown → ADF → Markdown: {}", pct(html_cloud, n));
     println!("- Data Center: rendered HTML equal after Markdown → wiki → Markdown: {}", pct(html_dc, n));
     println!("  (Cloud HTML differs for: {})", unequal.join(", "));
+    edited_in_jira(docs);
+}
+
+/// A person adds a paragraph to the description in Jira: what comes back
+/// is the Markdown as it was written, with that paragraph added (the
+/// blocks nobody edited keep their spelling; see `adf::keep`).
+fn edited_in_jira(docs: &[(String, String)]) {
+    const ADDED: &str = "Added in Jira.";
+    let (mut bytes_cloud, mut bytes_dc, mut html_cloud, mut html_dc) = (0, 0, 0, 0);
+    for (_, md) in docs {
+        let expected = format!("{}\n\n{ADDED}\n", md.trim_end());
+        let mut doc = adf::markdown_to_adf(md);
+        if let Some(content) = doc["content"].as_array_mut() {
+            content.push(json!({"type": "paragraph", "content": [{"type": "text", "text": ADDED}]}));
+        }
+        let cloud = adf::adf_to_markdown_keeping(&doc, md);
+        let wiki = format!("{}\n\n{ADDED}", wiki::markdown_to_wiki(md));
+        let dc = wiki::wiki_to_markdown_keeping(&wiki, md);
+        bytes_cloud += usize::from(cloud == expected);
+        bytes_dc += usize::from(dc == expected);
+        html_cloud += usize::from(render(&cloud) == render(&expected));
+        html_dc += usize::from(render(&dc) == render(&expected));
+    }
+    let n = docs.len();
+    println!("\n## A person adds a paragraph in Jira ({n} documents)");
+    println!("- Cloud: the rest byte-identical: {}; rendered HTML equal: {}", pct(bytes_cloud, n), pct(html_cloud, n));
+    println!("- Data Center: the rest byte-identical: {}; rendered HTML equal: {}", pct(bytes_dc, n), pct(html_dc, n));
 }
 
 fn validity(pushed: &[(String, Value)]) -> anyhow::Result<()> {

@@ -23,8 +23,10 @@
 //! and the tools our users come from (GitHub, Jira itself) show those lines;
 //! joining them with spaces would reflow acceptance criteria into one blob.
 
+mod canonical;
 mod from_markdown;
 mod inline_md;
+pub(crate) mod keep;
 pub(crate) mod node;
 pub(crate) mod read;
 pub(crate) mod runs;
@@ -47,4 +49,21 @@ pub fn markdown_to_adf(md: &str) -> Value {
 /// with a newline unless empty.
 pub fn adf_to_markdown(doc: &Value) -> String {
     to_markdown::convert(doc)
+}
+
+/// Converts an ADF document to Markdown, keeping the source of every
+/// top-level block of `before` (the field's Markdown until now) that the
+/// document still holds unchanged; see `keep`. Means what
+/// [`adf_to_markdown`] means.
+pub fn adf_to_markdown_keeping(doc: &Value, before: &str) -> String {
+    keep::convert(doc, before, &|adf| adf)
+}
+
+/// Jira rich text (an ADF document or wiki markup) in canonical form: two
+/// values say the same when their forms are equal. Key order, Jira's
+/// `localId`s, empty `attrs`/`marks`/`content` and line-ending or
+/// trailing-space differences in wiki text do not count, and an empty
+/// document, an empty string and null are one value (nothing).
+pub fn canonical(value: &Value) -> String {
+    canonical::canonical(value)
 }

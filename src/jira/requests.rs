@@ -79,9 +79,15 @@ pub fn rich_text(flavor: Flavor, markdown: &str) -> Value {
 
 /// Rich text from Jira (ADF object or wiki string) as Markdown.
 pub fn markdown_of(value: &Value) -> Option<String> {
+    markdown_of_keeping(value, "")
+}
+
+/// Rich text from Jira as Markdown, keeping the blocks of `before` (the
+/// field's Markdown until now) that Jira still holds unchanged.
+pub fn markdown_of_keeping(value: &Value, before: &str) -> Option<String> {
     match value {
-        Value::Object(_) => Some(adf::adf_to_markdown(value)),
-        Value::String(s) => Some(wiki::wiki_to_markdown(s)),
+        Value::Object(_) => Some(adf::adf_to_markdown_keeping(value, before)),
+        Value::String(s) => Some(wiki::wiki_to_markdown_keeping(s, before)),
         _ => None,
     }
 }

@@ -33,6 +33,13 @@ pub fn wiki_to_markdown(wiki: &str) -> String {
     adf::adf_to_markdown(&wiki_to_adf(wiki))
 }
 
+/// Converts Jira wiki markup to Markdown, keeping the source of every
+/// top-level block of `before` that the markup still holds unchanged (see
+/// [`adf::adf_to_markdown_keeping`]).
+pub fn wiki_to_markdown_keeping(wiki: &str, before: &str) -> String {
+    adf::keep::convert(&wiki_to_adf(wiki), before, &|adf| wiki_to_adf(&adf_to_wiki(&adf)))
+}
+
 /// Converts Markdown to Jira wiki markup.
 pub fn markdown_to_wiki(md: &str) -> String {
     adf_to_wiki(&adf::markdown_to_adf(md))

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use super::mapping::person_field;
 
 use crate::domain::EntityKind;
+use crate::jira::adf;
 use crate::jira::fields::{FieldMap, names};
 
 /// The key of a field's Jira-side fingerprint in `synced_fields`.
@@ -106,86 +107,8 @@ pub fn unchanged_in_jira(field: &str, agreed: &Map<String, Value>, current: &Map
 /// trailing-space differences in wiki text do not count, and an empty
 /// document, an empty string and null are one value (nothing).
 pub fn fingerprint(value: &Value) -> String {
-    let mut text = String::new();
-    canonical(value, &mut text);
-    let digest = Sha256::digest(text.as_bytes());
+    let digest = Sha256::digest(adf::canonical(value).as_bytes());
     hex::encode(&digest[..16])
-}
-
-fn canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::String(s) => {
-            let s = s.replace("\r\n", "\n");
-            let lines: Vec<&str> = s.trim().split('\n').map(str::trim_end).collect();
-            let joined = lines.join("\n");
-            if joined.is_empty() {
-                out.push_str("null");
-            } else {
-                out.push_str(&Value::String(joined).to_string());
-            }
-        }
-        Value::Object(map) if is_empty_doc(map) => out.push_str("null"),
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().filter(|k| keep(k, &map[k.as_str()])).collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String((*k).clone()).to_string());
-                out.push(':');
-                match (k.as_str(), &map[k.as_str()]) {
-                    ("attrs", Value::Object(attrs)) => {
-                        let kept: Map<String, Value> = attrs
-                            .iter()
-                            .filter(|(a, _)| *a != "localId")
-                            .map(|(a, v)| (a.clone(), v.clone()))
-                            .collect();
-                        canonical(&Value::Object(kept), out);
-                    }
-                    (_, v) => canonical_exact(v, out),
-                }
-            }
-            out.push('}');
-        }
-        other => canonical_exact(other, out),
-    }
-}
-
-/// Inside a document, strings are compared exactly (text nodes keep their
-/// spaces); objects are still canonical.
-fn canonical_exact(value: &Value, out: &mut String) {
-    match value {
-        Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical_exact(v, out);
-            }
-            out.push(']');
-        }
-        Value::Object(_) => canonical(value, out),
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-/// Keys that carry nothing: empty `attrs`, `marks` or `content`.
-fn keep(key: &str, value: &Value) -> bool {
-    let empty = match value {
-        Value::Object(m) => m.is_empty() || (key == "attrs" && m.keys().all(|k| k == "localId")),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
-    };
-    !(empty && ["attrs", "marks", "content"].contains(&key))
-}
-
-fn is_empty_doc(map: &Map<String, Value>) -> bool {
-    map.get("type").and_then(Value::as_str) == Some("doc")
-        && map.get("content").and_then(Value::as_array).is_none_or(Vec::is_empty)
 }
 
 #[cfg(test)]

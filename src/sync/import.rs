@@ -172,7 +172,7 @@ async fn candidate(
             "{key} is a `{issue_type}`, an issue type that maps to no ARKHITEKTON kind in {project}; not imported"
         )));
     };
-    let mut patch = item_patch(kind, fields, &field_map, &maps);
+    let mut patch = item_patch(kind, fields, &field_map, &maps, &Value::Null);
     if kind == EntityKind::UserStory {
         let client = engine.pool.get().await.map_err(retry)?;
         if let Some(epic) = super::inbound::epic_of(&client, side.flavor, &field_map, fields).await? {

@@ -263,7 +263,7 @@ async fn update_item(
         return ignored("sync is disabled for this item");
     }
     let fields = super::people::with_known_emails(&side.client, fields);
-    let mut theirs = item_patch(m.kind, &fields, &field_map, &maps);
+    let mut theirs = item_patch(m.kind, &fields, &field_map, &maps, &item);
     if m.kind == EntityKind::UserStory
         && let Some(epic) = epic_of(&tx, side.flavor, &field_map, &fields).await?
     {

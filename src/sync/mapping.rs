@@ -12,7 +12,7 @@ use super::maps::ProjectMaps;
 use crate::domain::EntityKind;
 use crate::jira::connection::Flavor;
 use crate::jira::fields::{FieldMap, names};
-use crate::jira::requests::{Assignee, FieldValue, IssueInput, markdown_of};
+use crate::jira::requests::{Assignee, FieldValue, IssueInput, markdown_of, markdown_of_keeping};
 use crate::jira::{adf, wiki};
 
 /// The value written to the Sync Source field on every push.
@@ -166,20 +166,24 @@ pub fn jira_label(label: &str) -> String {
 }
 
 /// What the issue's `fields` say about the item, in API JSON; only fields
-/// present in `fields` appear (a webhook may carry a subset).
+/// present in `fields` appear (a webhook may carry a subset). Rich text
+/// keeps the spelling of the blocks of `before` (the item as it is, or null
+/// for a new one) that Jira still holds unchanged.
 pub fn item_patch(
     kind: EntityKind,
     fields: &Map<String, Value>,
     field_map: &FieldMap,
     maps: &ProjectMaps,
+    before: &Value,
 ) -> Map<String, Value> {
     let mut patch = Map::new();
+    let markdown = |json_name: &str, v: &Value| markdown_of_keeping(v, before[json_name].as_str().unwrap_or(""));
     let custom = |name: &str| field_map.get(name).and_then(|f| fields.get(&f.id));
     if let Some(summary) = fields.get("summary").and_then(Value::as_str) {
         patch.insert("title".into(), json!(summary));
     }
     if let Some(d) = fields.get("description") {
-        patch.insert("description".into(), json!(markdown_of(d).unwrap_or_default()));
+        patch.insert("description".into(), json!(markdown("description", d).unwrap_or_default()));
     }
     if let Some(l) = fields.get("labels") {
         patch.insert("labels".into(), json!(string_list(l)));
@@ -198,7 +202,7 @@ pub fn item_patch(
     }
     let mut rich = |json_name: &str, field: &str| {
         if let Some(v) = custom(field) {
-            let md = markdown_of(v).filter(|m| !m.trim().is_empty());
+            let md = markdown(json_name, v).filter(|m| !m.trim().is_empty());
             patch.insert(json_name.into(), md.map_or(Value::Null, Value::String));
         }
     };

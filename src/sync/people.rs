@@ -63,7 +63,7 @@ pub fn with_known_emails(client: &JiraClient, fields: &Map<String, Value>) -> Ma
 mod tests {
     //! The people and resolution-notes rows of the field map (kept here,
     //! beside the lookup, rather than in `mapping`).
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use crate::domain::EntityKind;
     use crate::jira::connection::Flavor;
@@ -103,20 +103,20 @@ mod tests {
     fn jiras_assignee_comes_back_as_the_email_and_a_hidden_email_changes_nothing() {
         let (map, maps) = (field_map(true), ProjectMaps::default());
         let shown = json!({"assignee": {"accountId": "a-1", "emailAddress": "Jane@Example.com"}});
-        let patch = item_patch(EntityKind::UserStory, shown.as_object().unwrap(), &map, &maps);
+        let patch = item_patch(EntityKind::UserStory, shown.as_object().unwrap(), &map, &maps, &Value::Null);
         assert_eq!(patch["assignee"], "Jane@Example.com");
-        let patch = item_patch(EntityKind::Epic, shown.as_object().unwrap(), &map, &maps);
+        let patch = item_patch(EntityKind::Epic, shown.as_object().unwrap(), &map, &maps, &Value::Null);
         assert_eq!(patch["owner"], "Jane@Example.com");
         assert!(patch.get("assignee").is_none());
         let hidden = json!({"assignee": {"accountId": "a-1"}});
-        let patch = item_patch(EntityKind::Defect, hidden.as_object().unwrap(), &map, &maps);
+        let patch = item_patch(EntityKind::Defect, hidden.as_object().unwrap(), &map, &maps, &Value::Null);
         assert!(patch.get("assignee").is_none(), "never cleared because Jira would not say: {patch:?}");
         let nobody = json!({"assignee": null});
-        let patch = item_patch(EntityKind::Defect, nobody.as_object().unwrap(), &map, &maps);
+        let patch = item_patch(EntityKind::Defect, nobody.as_object().unwrap(), &map, &maps, &Value::Null);
         assert_eq!(patch["assignee"], json!(null));
 
         let item = json!({"assignee": "jane@example.com"});
-        let same = item_patch(EntityKind::UserStory, shown.as_object().unwrap(), &map, &maps);
+        let same = item_patch(EntityKind::UserStory, shown.as_object().unwrap(), &map, &maps, &Value::Null);
         assert!(differences(&item, &same, Flavor::Cloud).is_empty(), "e-mails compare without case");
     }
 
@@ -135,10 +135,10 @@ mod tests {
         assert!(body.get("resolution").is_none(), "Jira's resolution is not per-issue text");
 
         let fields = json!({"customfield_10009": "Fixed the *cache*."});
-        let patch = item_patch(EntityKind::Defect, fields.as_object().unwrap(), &map, &maps);
+        let patch = item_patch(EntityKind::Defect, fields.as_object().unwrap(), &map, &maps, &Value::Null);
         assert_eq!(patch["resolutionNotes"].as_str().map(str::trim), Some("Fixed the **cache**."));
         let cleared = json!({"customfield_10009": null});
-        let patch = item_patch(EntityKind::Defect, cleared.as_object().unwrap(), &map, &maps);
+        let patch = item_patch(EntityKind::Defect, cleared.as_object().unwrap(), &map, &maps, &Value::Null);
         assert_eq!(patch["resolutionNotes"], json!(null));
     }
 

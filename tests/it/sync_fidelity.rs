@@ -99,6 +99,35 @@ async fn a_description_a_person_edits_in_jira_still_arrives() {
     }
 }
 
+#[tokio::test]
+async fn a_persons_edit_of_one_paragraph_in_jira_leaves_the_spelling_of_the_rest() {
+    // Spellings our converters would not write: `*` bullets, a loose list,
+    // a relative link (text in ADF), a reference link and raw HTML.
+    let before = "* one\n* two\n\nThe paragraph a person edits.\n\n1) loose\n\n2) list\n\n\
+                  See [the doc](./doc.md) and [ref].\n\n<kbd>Ctrl</kbd>\n\n[ref]: https://x.example/r\n";
+    for flavor in [Flavor::Cloud, Flavor::Datacenter] {
+        let s = Synced::start(|c| c.flavor = flavor).await;
+        let (id, key) = create_story(&s, before).await;
+        let api = if flavor == Flavor::Cloud { 3 } else { 2 };
+        let mut held = s.issue(&key).await["fields"]["description"].clone();
+        match flavor {
+            Flavor::Cloud => {
+                held["content"][1] = json!({"type": "paragraph", "content": [{"type": "text", "text": "Edited."}]});
+            }
+            Flavor::Datacenter => {
+                let wiki = held.as_str().unwrap().replace("The paragraph a person edits.", "Edited.");
+                held = json!(wiki);
+            }
+        }
+        let path = format!("/rest/api/{api}/issue/{key}");
+        assert_eq!(s.as_person(Method::PUT, &path, json!({"fields": {"description": held}})).await, 204);
+        s.settle().await;
+        let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+        assert_eq!(got["description"], before.replace("The paragraph a person edits.", "Edited."), "{flavor:?}");
+        s.stop().await;
+    }
+}
+
 /// Posts a delivery to arksync's webhook endpoint, signed as Jira would.
 async fn deliver(s: &Synced, body: &Value) -> u16 {
     let raw = serde_json::to_vec(body).unwrap();

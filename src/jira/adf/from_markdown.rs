@@ -12,11 +12,15 @@ use serde_json::Value;
 
 use super::node::{self, Align, Container, Inlines, Mark, Task};
 
+/// CommonMark with GitHub's extensions, as this module reads it.
+pub(super) const OPTIONS: Options = Options::ENABLE_STRIKETHROUGH
+    .union(Options::ENABLE_TABLES)
+    .union(Options::ENABLE_TASKLISTS)
+    .union(Options::ENABLE_GFM);
+
 pub(super) fn convert(md: &str) -> Value {
     let mut b = Builder::default();
-    let options =
-        Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_GFM;
-    for event in Parser::new_ext(md, options) {
+    for event in Parser::new_ext(md, OPTIONS) {
         b.event(event);
     }
     b.finish()

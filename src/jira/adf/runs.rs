@@ -1,9 +1,9 @@
 //! Inline runs → a flat token stream of text and mark open/close events,
 //! shared by the Markdown and wiki writers.
 //!
-//! Marks are kept on a stack in canonical order (link, strong, em, strike);
-//! moving to the next run closes what is no longer wanted and opens what is
-//! new. Whitespace at the edge of a run is moved outside the delimiters,
+//! Marks are kept on a stack, the longest-lasting outermost (canonical
+//! order, link first, among equals); moving to the next run closes what is
+//! no longer wanted and opens what is new. Whitespace at the edge of a run is moved outside the delimiters,
 //! because neither `** bold **` nor `* bold *` is markup.
 
 use super::node::Mark;
@@ -27,19 +27,53 @@ pub(crate) enum Tok {
 }
 
 pub(crate) fn tokens(pieces: &[Piece]) -> Vec<Tok> {
+    let pieces = code_inside_marks(pieces);
     let mut w = Runs::default();
-    for piece in pieces {
+    for (i, piece) in pieces.iter().enumerate() {
         match piece {
             Piece::Break => {
                 w.close_to(0);
                 w.ws.clear();
                 w.out.push(Tok::Break);
             }
-            Piece::Text(text, marks) => w.text(text, marks),
+            Piece::Text(text, marks) => {
+                // A mark that lasts longer opens first (outside), so it
+                // need not close when a shorter one ends: `*a **b** c*`.
+                let mut marks = marks.clone();
+                marks.sort_by_key(|m| std::cmp::Reverse(extent(&pieces[i..], m)));
+                w.text(text, &marks);
+            }
         }
     }
     w.close_to(0);
     w.out
+}
+
+/// How many runs from the first of `pieces` on carry `mark`.
+fn extent(pieces: &[Piece], mark: &Mark) -> usize {
+    pieces.iter().take_while(|p| matches!(p, Piece::Text(_, marks) if marks.contains(mark))).count()
+}
+
+/// ADF's code mark cannot combine with strong, em or strike, so
+/// `**a `c` b**` arrives as three runs; a code run between two runs that
+/// share such a mark is written inside it, as it was most likely written.
+/// (Read back, the code run again drops the mark, so nothing changes.)
+fn code_inside_marks(pieces: &[Piece]) -> Vec<Piece> {
+    let mut out = pieces.to_vec();
+    for i in 1..pieces.len().saturating_sub(1) {
+        let (Piece::Text(_, before), Piece::Text(_, after)) = (&pieces[i - 1], &pieces[i + 1]) else {
+            continue;
+        };
+        if let Piece::Text(_, marks) = &mut out[i]
+            && marks.contains(&Mark::Code)
+        {
+            let shared =
+                before.iter().filter(|m| matches!(m, Mark::Strong | Mark::Em | Mark::Strike) && after.contains(m));
+            let shared: Vec<Mark> = shared.filter(|m| !marks.contains(m)).cloned().collect();
+            marks.extend(shared);
+        }
+    }
+    out
 }
 
 #[derive(Default)]
