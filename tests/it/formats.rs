@@ -1017,3 +1017,20 @@ fn atlassians_validator_accepts_every_document_we_push() {
     let refused: Vec<&Value> = results.iter().filter(|r| r["valid"] != true).collect();
     assert!(refused.is_empty(), "{} refused: {refused:#?}", refused.len());
 }
+
+#[test]
+fn wiki_table_cells_keep_links_empty_cells_and_bars_in_code() {
+    let md = "| a | b |\n| --- | --- |\n| [rules](https://x.example/r) |  |\n| `a \\| b` | pipe \\| here |\n";
+    let wiki = markdown_to_wiki(md);
+    // A link's bar is its own (Jira reads `[text|url]` inside a cell); an
+    // empty cell is a space, not a line break; a bar in code is escaped.
+    assert_eq!(wiki, "||a||b||\n|[rules|https://x.example/r]| |\n|{{a \\| b}}|pipe \\| here|\n");
+    assert_eq!(w2m(&wiki), md);
+}
+
+#[test]
+fn the_longer_lasting_mark_is_written_outside_and_code_stays_inside_the_marks_around_it() {
+    for md in ["***foo** bar*\n", "**bold with `code` and more**\n", "~~struck `code` too~~ and **b**\n"] {
+        assert_eq!(adf_to_markdown(&markdown_to_adf(md)), md);
+    }
+}

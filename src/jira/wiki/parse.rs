@@ -128,7 +128,7 @@ impl<'a> Parser<'a> {
                 .into_iter()
                 .map(|c| {
                     let mut inl = Inlines::default();
-                    parse_line(c.trim(), &mut inl);
+                    parse_line(&code_bars(c.trim()), &mut inl);
                     inl
                 })
                 .collect()
@@ -292,6 +292,22 @@ fn cells(line: &str) -> Vec<&str> {
     let first = usize::from(out.first().is_some_and(|c| c.trim().is_empty()));
     let last = out.len() - usize::from(out.len() > first && out.last().is_some_and(|c| c.trim().is_empty()));
     out[first..last.max(first)].to_vec()
+}
+
+/// A cell's `\|` inside `{{code}}` as the bar it stands for (outside code
+/// the inline parser reads the escape).
+fn code_bars(cell: &str) -> String {
+    let mut out = String::with_capacity(cell.len());
+    let mut rest = cell;
+    while let Some(open) = rest.find("{{") {
+        let (before, code) = rest.split_at(open);
+        out.push_str(before);
+        let end = code[2..].find("}}").map_or(code.len(), |e| e + 4);
+        out.push_str(&code[..end].replace("\\|", "|"));
+        rest = &code[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `!url!` or `!url|alt=text!` alone on its line.

@@ -58,14 +58,41 @@ fn table(header: &[Vec<Piece>], rows: &[Vec<Vec<Piece>>]) -> String {
     out.join("\n")
 }
 
-/// A cell's wiki text, one line, its bars escaped (a bar ends the cell).
+/// A cell's wiki text, one line, its bars escaped where one would end the
+/// cell (outside links, as `parse::cells` reads a row).
 fn cell(pieces: &[Piece]) -> String {
+    if pieces.is_empty() {
+        return " ".to_owned();
+    }
     let text = verified(&spaced_soft(pieces), "", "\\\\").replace('\n', " ");
     let mut out = String::with_capacity(text.len());
-    let mut escaped = false;
-    for c in text.chars() {
-        if c == '|' && !escaped {
-            out.push('\\');
+    let (mut escaped, mut depth, mut in_code) = (false, 0usize, false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_code {
+            // Jira splits a row at a bar inside code too: escaped there
+            // (`parse::cell` reads it back).
+            if c == '|' {
+                out.push('\\');
+            }
+            in_code = !(c == '}' && chars.peek() == Some(&'}'));
+            out.push(c);
+            if !in_code {
+                out.push(chars.next().unwrap_or('}'));
+            }
+            continue;
+        }
+        match c {
+            '|' if !escaped && depth == 0 => out.push('\\'),
+            '[' if !escaped => depth += 1,
+            ']' if !escaped => depth = depth.saturating_sub(1),
+            '{' if !escaped && chars.peek() == Some(&'{') => {
+                out.push(c);
+                out.push(chars.next().unwrap_or('{'));
+                in_code = true;
+                continue;
+            }
+            _ => {}
         }
         escaped = c == '\\' && !escaped;
         out.push(c);
