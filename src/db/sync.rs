@@ -324,6 +324,31 @@ pub async fn mark_synced_inbound(
     prepared::execute(client, &sql, &[&id]).await.map(drop)
 }
 
+/// Replaces an item's field-level sync warnings (`[{field, code, message}]`).
+pub async fn set_warnings(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+    warnings: &Value,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = format!("UPDATE {} SET sync_warnings = $2 WHERE id = $1", kind.table());
+    prepared::execute(client, &sql, &[&id, warnings]).await.map(drop)
+}
+
+/// Drops the warnings of `fields` (Jira's value was taken for them).
+pub async fn drop_warnings(
+    client: &impl GenericClient,
+    kind: EntityKind,
+    id: &str,
+    fields: &[String],
+) -> Result<(), tokio_postgres::Error> {
+    let sql = format!(
+        "UPDATE {} SET sync_warnings = coalesce((SELECT jsonb_agg(w) FROM jsonb_array_elements(sync_warnings) w                                                  WHERE NOT (w->>'field' = ANY($2))), '[]'::jsonb)          WHERE id = $1 AND sync_warnings <> '[]'::jsonb",
+        kind.table()
+    );
+    prepared::execute(client, &sql, &[&id, &fields]).await.map(drop)
+}
+
 pub async fn mark_error(
     client: &impl GenericClient,
     kind: EntityKind,
@@ -361,6 +386,8 @@ pub struct SyncLog<'a> {
     pub status: &'static str,
     pub error_message: Option<String>,
     pub error_code: Option<String>,
+    /// Field-level warnings of a sync that otherwise went through.
+    pub warnings: Option<Value>,
     pub duration_ms: i32,
     pub retry_count: i32,
 }
@@ -370,7 +397,7 @@ pub async fn insert_log(client: &impl GenericClient, log: &SyncLog<'_>) -> Resul
         client,
         "INSERT INTO jira_sync_logs (mapping_id, arkhitekton_id, jira_issue_key, sync_direction, sync_type, \
                  sync_source, request_payload, response_payload, status, error_message, error_code, duration_ms, \
-                 retry_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 retry_count, warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         &[
             &log.mapping_id,
             &log.arkhitekton_id,
@@ -385,6 +412,7 @@ pub async fn insert_log(client: &impl GenericClient, log: &SyncLog<'_>) -> Resul
             &log.error_code,
             &log.duration_ms,
             &log.retry_count,
+            &log.warnings,
         ],
     )
     .await

@@ -203,7 +203,8 @@ pub async fn history(
     let rows = client
         .query(
             "SELECT id, mapping_id, jira_issue_key, sync_direction, sync_type, sync_source, request_payload, \
-                 response_payload, status, error_message, error_code, duration_ms, retry_count, created_at \
+                 response_payload, status, error_message, error_code, duration_ms, retry_count, created_at, \
+                 warnings \
              FROM jira_sync_logs WHERE arkhitekton_id = $1 \
                AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) \
              ORDER BY created_at DESC, id DESC LIMIT $4",
@@ -226,6 +227,7 @@ fn history_json(r: &Row) -> Value {
         "status": r.get::<_, String>(8),
         "errorMessage": r.get::<_, Option<String>>(9),
         "errorCode": r.get::<_, Option<String>>(10),
+        "warnings": r.get::<_, Option<Value>>(14).unwrap_or_else(|| json!([])),
         "durationMs": r.get::<_, Option<i32>>(11),
         "retryCount": r.get::<_, i32>(12),
         "createdAt": timestamp(r.get(13)),

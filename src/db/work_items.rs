@@ -51,6 +51,7 @@ fn select_list(kind: EntityKind) -> String {
             "sync_source",
             "sync_status",
             "sync_error",
+            "sync_warnings",
             "created_at",
             "updated_at",
         ]
@@ -303,6 +304,7 @@ fn row_to_json(kind: EntityKind, row: &Row, jira_base_url: Option<&str>) -> Valu
     obj.insert("syncSource".into(), json!(row.get::<_, String>("sync_source")));
     obj.insert("syncStatus".into(), json!(row.get::<_, Option<String>>("sync_status")));
     obj.insert("syncError".into(), json!(row.get::<_, Option<String>>("sync_error")));
+    obj.insert("syncWarnings".into(), row.get::<_, Value>("sync_warnings"));
     obj.insert("createdAt".into(), json!(ts("created_at")));
     obj.insert("updatedAt".into(), json!(ts("updated_at")));
     obj.insert("jiraMapping".into(), mapping_json(row, jira_base_url));

@@ -122,6 +122,7 @@ pub async fn import(
         status: "success",
         error_message: None,
         error_code: None,
+        warnings: None,
         duration_ms: started.elapsed().as_millis().min(i32::MAX as u128) as i32,
         retry_count: 0,
     };

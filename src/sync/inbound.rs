@@ -342,6 +342,11 @@ async fn apply_plan(
         work_items::update(tx, m.kind, &m.arkhitekton_id, &parsed.assignments, &SyncIntent::default())
             .await
             .map_err(retry)?;
+        // A field that now holds Jira's value has nothing left to warn of.
+        if item["syncWarnings"].as_array().is_some_and(|w| !w.is_empty()) {
+            let written: Vec<String> = p.writes.keys().cloned().collect();
+            sql::drop_warnings(tx, m.kind, &m.arkhitekton_id, &written).await.map_err(retry)?;
+        }
     }
     if !pending_here {
         sql::mark_synced_inbound(tx, m.kind, &m.arkhitekton_id).await.map_err(retry)?;
@@ -432,6 +437,7 @@ fn log_row<'a>(
         status,
         error_message: resolution.map(|r| format!("concurrent edit: {}", r.as_str())),
         error_code: None,
+        warnings: None,
         duration_ms: 0,
         retry_count: 0,
     }

@@ -10,7 +10,7 @@ use chrono::Utc;
 use deadpool_postgres::GenericClient;
 use serde_json::{Map, Value, json};
 
-use super::mapping::issue_input;
+use super::mapping::{issue_input, person_field};
 use super::maps::{MapOverrides, ProjectMaps};
 use super::plan::{PushOp, PushOutcome, agreed_after_push, plan_push};
 use super::{Engine, Side};
@@ -94,6 +94,7 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
                 status: if matches!(job_error, JobError::Discard(_)) { "failed" } else { "retrying" },
                 error_message: Some(message),
                 error_code: Some(failure.error.class().to_owned()),
+                warnings: None,
                 duration_ms: elapsed.as_millis() as i32,
                 retry_count: ctx.job.attempt - 1,
             };
@@ -146,6 +147,9 @@ pub async fn write_record(tx: &impl GenericClient, r: &Record) -> Result<&'stati
         Some(_) => sql::mark_created(tx, kind, id, r.version, &mapping.jira_issue_key, &mapping.jira_issue_id).await?,
         None => sql::mark_synced(tx, kind, id, r.version).await?,
     }
+    if !pushed.warnings.is_empty() || pushed.had_warnings {
+        sql::set_warnings(tx, kind, id, &Value::Array(pushed.warnings.clone())).await?;
+    }
     let mut log = pushed.log(id, mapping.id, r.elapsed, r.attempt);
     if let Some((code, problem)) = pushed.problem() {
         sql::mark_error(tx, kind, id, &problem).await?;
@@ -173,20 +177,18 @@ struct Pushed {
     agreed: Map<String, Value>,
     /// Nothing differed from the last sync: Jira was not written.
     unchanged: bool,
-    /// The assignee could not follow (no Jira user has the e-mail).
-    assignee_problem: Option<String>,
+    /// Field-level warnings (`{field, code, message}`): a value that could
+    /// not follow (no Jira user has the e-mail) while the rest did.
+    warnings: Vec<Value>,
+    /// The item had warnings before this push (which replaces them).
+    had_warnings: bool,
 }
 
 impl Pushed {
-    /// What did not follow, for the item's sync error: the code of the
-    /// first problem and every problem's message.
+    /// What did not follow and fails the sync, for the item's sync error:
+    /// its code and message.
     fn problem(&self) -> Option<(&'static str, String)> {
-        let problems =
-            [("transition_unavailable", &self.status_problem), (super::people::UNKNOWN_PERSON, &self.assignee_problem)];
-        let found: Vec<(&'static str, &String)> =
-            problems.iter().filter_map(|(c, p)| Some((*c, p.as_ref()?))).collect();
-        let code = found.first()?.0;
-        Some((code, found.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("; ")))
+        Some(("transition_unavailable", self.status_problem.clone()?))
     }
 
     fn log<'a>(
@@ -208,6 +210,7 @@ impl Pushed {
             status: if self.unchanged { "skipped" } else { "success" },
             error_message: None,
             error_code: None,
+            warnings: (!self.warnings.is_empty()).then(|| Value::Array(self.warnings.clone())),
             duration_ms: elapsed.as_millis() as i32,
             retry_count: attempt - 1,
         }
@@ -334,7 +337,11 @@ async fn push_item(
         request,
         response,
         status_problem,
-        assignee_problem,
+        warnings: assignee_problem
+            .into_iter()
+            .map(|message| json!({"field": person_field(kind), "code": super::people::UNKNOWN_PERSON, "message": message}))
+            .collect(),
+        had_warnings: item["syncWarnings"].as_array().is_some_and(|w| !w.is_empty()),
         agreed,
         unchanged,
     })

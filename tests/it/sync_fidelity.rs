@@ -197,8 +197,8 @@ async fn an_assignee_no_jira_user_has_is_kept_through_pulls_and_stays_reported()
     s.settle().await;
     let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
     let key = got["jiraIssueKey"].as_str().unwrap().to_owned();
-    assert_eq!(got["syncStatus"], "error", "the unknown e-mail is reported: {got}");
-    assert!(got["syncError"].as_str().unwrap().contains("nobody@unknown.example"), "{got}");
+    assert_eq!(got["syncStatus"], "synced", "the other fields synced: {got}");
+    assert!(got["syncWarnings"][0]["message"].as_str().unwrap().contains("nobody@unknown.example"), "{got}");
 
     // A person edits another field in Jira, and a reconciliation pass runs.
     let path = format!("/rest/api/3/issue/{key}");
@@ -209,8 +209,8 @@ async fn an_assignee_no_jira_user_has_is_kept_through_pulls_and_stays_reported()
     let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
     assert_eq!(got["title"], "Renamed in Jira");
     assert_eq!(got["assignee"], "nobody@unknown.example", "never wiped by a pull: {got}");
-    assert_eq!(got["syncStatus"], "error", "still reported: {got}");
-    assert!(got["syncError"].as_str().unwrap_or_default().contains("nobody@unknown.example"), "{got}");
+    assert_eq!(got["syncWarnings"][0]["field"], "assignee", "still reported: {got}");
+    assert!(got["syncWarnings"][0]["message"].as_str().unwrap_or_default().contains("nobody@unknown.example"));
 
     // A person who assigns the issue in Jira is still heard.
     let (account, email) = (s.sim.credentials()[1].account_id.clone(), s.sim.credentials()[1].email.clone());
@@ -218,6 +218,7 @@ async fn an_assignee_no_jira_user_has_is_kept_through_pulls_and_stays_reported()
     s.settle().await;
     let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
     assert_eq!(got["assignee"], email.as_str(), "Jira's new assignee is taken: {got}");
+    assert_eq!(got["syncWarnings"], json!([]), "and nothing is left to warn of: {got}");
     s.stop().await;
 }
 

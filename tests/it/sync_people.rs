@@ -111,7 +111,7 @@ async fn a_hidden_email_maps_back_when_the_account_was_looked_up_and_otherwise_c
 }
 
 #[tokio::test]
-async fn an_email_no_jira_user_has_is_an_item_sync_error_while_the_other_fields_still_sync() {
+async fn an_email_no_jira_user_has_is_a_warning_on_its_field_while_the_other_fields_sync() {
     let s = Synced::start(people).await;
     let (id, key) =
         synced(&s, "user-stories", json!({"title": "Ghostly", "storyPoints": 3, "assignee": "ghost@example.com"}))
@@ -123,26 +123,27 @@ async fn an_email_no_jira_user_has_is_an_item_sync_error_while_the_other_fields_
     );
     assert_eq!(issue["fields"]["assignee"], Value::Null);
     let got = item(&s, "user-stories", &id).await;
-    assert_eq!(got["syncStatus"], "error", "{got}");
-    let error = got["syncError"].as_str().unwrap();
-    assert!(error.contains("no Jira user has the e-mail address ghost@example.com"), "{error}");
-    assert!(!error.contains("token"), "{error}");
-    let c = s.app.db.connect().await;
-    let row = c
-        .query_one(
-            "SELECT status, error_code FROM jira_sync_logs WHERE arkhitekton_id = $1 AND sync_direction = 'to_jira' \
-             ORDER BY created_at DESC LIMIT 1",
-            &[&id],
-        )
-        .await
-        .unwrap();
-    assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("failed".into(), "assignee_unknown".into()));
+    assert_eq!((got["syncStatus"].as_str(), got["syncError"].as_str()), (Some("synced"), None), "{got}");
+    let warnings = got["syncWarnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{got}");
+    assert_eq!(
+        (warnings[0]["field"].as_str(), warnings[0]["code"].as_str()),
+        (Some("assignee"), Some("assignee_unknown"))
+    );
+    let message = warnings[0]["message"].as_str().unwrap();
+    assert!(message.contains("no Jira user has the e-mail address ghost@example.com"), "{message}");
+    assert!(!message.contains("token"), "{message}");
+    // The sync history shows the push as done, with the warning.
+    let (_, history) = s.app.get(&format!("/api/user-stories/{id}/sync-history")).await;
+    let push = history["data"].as_array().unwrap().iter().find(|h| h["syncDirection"] == "to_jira").unwrap().clone();
+    assert_eq!(push["status"], "success", "{push}");
+    assert_eq!(push["warnings"][0]["code"], "assignee_unknown", "{push}");
 
     // A known person mends it.
     s.app.patch(&format!("/api/user-stories/{id}"), json!({"assignee": "jane.doe@example.com"})).await;
     s.settle().await;
     let got = item(&s, "user-stories", &id).await;
-    assert_eq!((got["syncStatus"].as_str(), got["syncError"].as_str()), (Some("synced"), None), "{got}");
+    assert_eq!((got["syncStatus"].as_str(), got["syncWarnings"].clone()), (Some("synced"), json!([])), "{got}");
     assert_eq!(s.issue(&key).await["fields"]["assignee"]["accountId"], account(&s, "jane.doe@example.com"));
     s.stop().await;
 }
