@@ -55,6 +55,7 @@ pub async fn get(state: &AppState, kind: EntityKind, id: &str) -> HttpResult {
 pub async fn create(state: &AppState, kind: EntityKind, req: Request<Incoming>) -> HttpResult {
     let body = read_json(req, state.max_body_bytes).await?;
     let input = input::parse(kind, &body, Mode::Create)?;
+    check_options(state, kind, &body, input.sync.jira_project_key.clone().flatten().as_deref())?;
     let client = state.pool.get().await?;
     let id = sql::insert(&client, kind, &input.assignments, &input.sync).await.map_err(|e| write_error(kind, e))?;
     let item = fetch(&client, state, kind, &id).await?;
@@ -63,6 +64,16 @@ pub async fn create(state: &AppState, kind: EntityKind, req: Request<Incoming>) 
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// A select-list value Jira does not offer in the item's project is
+/// refused (400, naming the allowed ones) once a push has learnt them.
+fn check_options(state: &AppState, kind: EntityKind, body: &Value, project: Option<&str>) -> Result<(), ApiError> {
+    let Some(project) = project else { return Ok(()) };
+    match state.sync.options.known(project, kind) {
+        Some(allowed) => Ok(crate::sync::options::check(kind, body, project, &allowed)?),
+        None => Ok(()),
+    }
 }
 
 pub async fn patch(state: &AppState, kind: EntityKind, id: &str, req: Request<Incoming>) -> HttpResult {
@@ -75,6 +86,8 @@ pub async fn patch(state: &AppState, kind: EntityKind, id: &str, req: Request<In
     let tx = client.transaction().await?;
     let (stored_project, linked_key) =
         sql::lock_sync_target(&tx, kind, id).await?.ok_or_else(|| not_found(kind, id))?;
+    let target = input.sync.jira_project_key.clone().unwrap_or_else(|| stored_project.clone());
+    check_options(state, kind, &body, target.as_deref())?;
     if input.sync.sync_to_jira == Some(true) {
         let project = match &input.sync.jira_project_key {
             Some(given) => given.clone(),

@@ -25,6 +25,7 @@ mod error;
 pub mod fields;
 pub mod hooks;
 pub mod limiter;
+pub mod meta;
 pub mod oauth;
 pub mod ops;
 pub mod registry;

@@ -28,6 +28,7 @@ mod fields;
 mod http;
 mod issues;
 mod jql;
+mod meta;
 mod oauth;
 mod ratelimit;
 mod render;

@@ -17,7 +17,7 @@ pub struct View<'a> {
 }
 
 impl View<'_> {
-    fn api(&self) -> String {
+    pub(super) fn api(&self) -> String {
         format!("{}/rest/api/{}", self.sim.base_url, self.version)
     }
 

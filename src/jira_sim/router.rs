@@ -16,7 +16,7 @@ use super::ratelimit::{self, Decision};
 use super::render::View;
 use super::reqlog::LogEntry;
 use super::state::{Sim, lock};
-use super::{admin, bulk, catalog, issues, oauth, search, transitions, users, webhooks};
+use super::{admin, bulk, catalog, issues, meta, oauth, search, transitions, users, webhooks};
 
 pub async fn handle(sim: Arc<Sim>, req: Req) -> Resp {
     if req.path.starts_with("/_sim/") {
@@ -149,6 +149,8 @@ fn route(sim: &Sim, actor: &Actor, req: &Req, segs: &[&str]) -> ApiResult {
         (&Method::GET, ["issue", k]) => issues::get(sim, req, k),
         (&Method::PUT, ["issue", k]) => issues::edit(sim, user, req, k),
         (&Method::DELETE, ["issue", k]) => issues::delete(sim, user, req, k),
+        (&Method::GET, ["issue", "createmeta", p, "issuetypes"]) => meta::issue_types(sim, req, p),
+        (&Method::GET, ["issue", "createmeta", p, "issuetypes", t]) => meta::fields(sim, req, p, t),
         (&Method::GET, ["issue", k, "transitions"]) => transitions::list(sim, req, k),
         (&Method::POST, ["issue", k, "transitions"]) => transitions::perform(sim, user, req, k),
         (&Method::GET | &Method::POST, ["search", "jql"]) if cloud => search::search_jql(sim, req),

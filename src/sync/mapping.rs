@@ -75,6 +75,15 @@ pub fn unsynced(kind: EntityKind, item: &Value, agreed: &Map<String, Value>, fla
         .collect()
 }
 
+/// A kind's select-list fields: API name, and the Jira field's name.
+pub fn select_fields(kind: EntityKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        EntityKind::Defect => &[("defectType", names::DEFECT_TYPE)],
+        EntityKind::Epic => &[("valueStream", names::VALUE_STREAM)],
+        EntityKind::UserStory => &[],
+    }
+}
+
 /// Fields pushed for an item: those `send` names (all synced fields on
 /// creation), plus the ARKHITEKTON ID and the Sync Source marker, which
 /// every push carries. `create_in` is the project on creation.
@@ -105,7 +114,10 @@ pub fn issue_input(
     let id = item["id"].as_str().unwrap_or_default();
     input = input.with_arkhitekton_id(id);
     input.custom.push((names::SYNC_SOURCE.into(), FieldValue::Option(SYNC_SOURCE_VALUE.into())));
-    let mut custom: Vec<(&str, &str, FieldValue)> = Vec::new();
+    let mut custom: Vec<(&str, &str, FieldValue)> = select_fields(kind)
+        .iter()
+        .map(|&(api, jira_name)| (api, jira_name, text(api).map_or(FieldValue::Clear, FieldValue::Option)))
+        .collect();
     match kind {
         EntityKind::UserStory => {
             custom.push(("acceptanceCriteria", names::ACCEPTANCE_CRITERIA, markdown("acceptanceCriteria")));
@@ -120,20 +132,10 @@ pub fn issue_input(
             custom.push(("relatedFiles", names::RELATED_FILES, files));
         }
         EntityKind::Defect => {
-            custom.push((
-                "defectType",
-                names::DEFECT_TYPE,
-                text("defectType").map_or(FieldValue::Clear, FieldValue::Option),
-            ));
             custom.push(("rootCause", names::ROOT_CAUSE, markdown("rootCause")));
             custom.push(("resolutionNotes", names::RESOLUTION_NOTES, markdown("resolutionNotes")));
         }
         EntityKind::Epic => {
-            custom.push((
-                "valueStream",
-                names::VALUE_STREAM,
-                text("valueStream").map_or(FieldValue::Clear, FieldValue::Option),
-            ));
             custom.push(("businessValue", names::BUSINESS_VALUE, markdown("businessValue")));
             custom.push(("targetDate", DUE_DATE, text("targetDate").map_or(FieldValue::Clear, FieldValue::Text)));
         }

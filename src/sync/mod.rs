@@ -30,6 +30,7 @@ pub mod import;
 pub mod inbound;
 pub mod mapping;
 pub mod maps;
+pub mod options;
 pub mod outbound;
 pub mod people;
 pub mod plan;
@@ -65,6 +66,8 @@ pub struct Engine {
     pub recorder: Arc<recorder::Recorder>,
     /// The last [`Engine::side`], with when it was read.
     side: Arc<Mutex<Option<(Side, Instant)>>>,
+    /// Jira's select-list options, as pushes learnt them.
+    pub options: Arc<options::OptionCache>,
 }
 
 /// Connection, project and issue type.
@@ -105,6 +108,7 @@ impl Engine {
             creates: Arc::default(),
             recorder: Arc::default(),
             side: Arc::default(),
+            options: Arc::default(),
         }
     }
 

@@ -10,8 +10,9 @@ use chrono::Utc;
 use deadpool_postgres::GenericClient;
 use serde_json::{Map, Value, json};
 
-use super::mapping::{issue_input, person_field};
+use super::mapping::{issue_input, person_field, select_fields};
 use super::maps::{MapOverrides, ProjectMaps};
+use super::options;
 use super::plan::{PushOp, PushOutcome, agreed_after_push, plan_push};
 use super::{Engine, Side};
 use crate::db::sync::{self as sql, Mapping, SyncLog};
@@ -173,6 +174,8 @@ struct Pushed {
     response: Value,
     /// The issue's status could not follow (no transition leads there).
     status_problem: Option<String>,
+    /// A select-list value Jira does not offer was left out.
+    option_problem: Option<String>,
     /// The fields now equal on both sides, with their values.
     agreed: Map<String, Value>,
     /// Nothing differed from the last sync: Jira was not written.
@@ -186,9 +189,13 @@ struct Pushed {
 
 impl Pushed {
     /// What did not follow and fails the sync, for the item's sync error:
-    /// its code and message.
+    /// the code of the first problem and every problem's message.
     fn problem(&self) -> Option<(&'static str, String)> {
-        Some(("transition_unavailable", self.status_problem.clone()?))
+        let problems = [("transition_unavailable", &self.status_problem), ("option_unknown", &self.option_problem)];
+        let found: Vec<(&'static str, &String)> =
+            problems.iter().filter_map(|(c, p)| Some((*c, p.as_ref()?))).collect();
+        let code = found.first()?.0;
+        Some((code, found.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("; ")))
     }
 
     fn log<'a>(
@@ -274,14 +281,27 @@ async fn push_item(
     let mut input = issue_input(kind, item, &maps, epic_key.clone(), create_in, &send);
     let assignee_problem = super::people::resolve(&side.client, &mut input).await?;
     let field_map = side.client.field_map().await?;
+    let refused = match sends_an_option(kind, &input) {
+        true => match engine.options.allowed(&side, &field_map, &project, kind, maps.issue_type(kind)).await {
+            Some(allowed) => options::leave_out_unknown(kind, &mut input, &project, &allowed),
+            None => Vec::new(),
+        },
+        false => Vec::new(),
+    };
     let sent = requests::issue_fields(side.flavor, &field_map, &input).unwrap_or_default();
     let request = Value::Object(sent.clone());
-    let fail = |error: JiraError, operation| Failure {
-        error,
-        operation,
-        mapping_id: mapping.as_ref().map(|m| m.id),
-        issue_key: mapping.as_ref().map(|m| m.jira_issue_key.clone()),
-        request: Some(request.clone()),
+    let fail = |error: JiraError, operation| {
+        if matches!(error, JiraError::Invalid { .. }) {
+            // Jira's options may have changed since they were read.
+            engine.options.forget(&project);
+        }
+        Failure {
+            error,
+            operation,
+            mapping_id: mapping.as_ref().map(|m| m.id),
+            issue_key: mapping.as_ref().map(|m| m.jira_issue_key.clone()),
+            request: Some(request.clone()),
+        }
     };
     let unchanged = plan.op == PushOp::Nothing;
     let (operation, link, created, key, response) = match &mapping {
@@ -326,9 +346,12 @@ async fn push_item(
         sent: &sent,
         status_stuck: status.problem.is_some().then(|| status.left_at.clone()),
         person_unknown: assignee_problem.is_some(),
+        left_out: refused.iter().map(|(field, _)| *field).collect(),
     };
     let agreed = agreed_after_push(kind, item, &plan, &outcome, &field_map);
     let status_problem = status.problem;
+    let option_problem = (!refused.is_empty())
+        .then(|| refused.iter().map(|(_, why)| format!("{why}; it was not sent")).collect::<Vec<_>>().join("; "));
     Ok(Pushed {
         operation,
         mapping: link,
@@ -337,6 +360,7 @@ async fn push_item(
         request,
         response,
         status_problem,
+        option_problem,
         warnings: assignee_problem
             .into_iter()
             .map(|message| json!({"field": person_field(kind), "code": super::people::UNKNOWN_PERSON, "message": message}))
@@ -344,6 +368,13 @@ async fn push_item(
         had_warnings: item["syncWarnings"].as_array().is_some_and(|w| !w.is_empty()),
         agreed,
         unchanged,
+    })
+}
+
+/// Whether the push sets a select-list field (which Jira's options decide).
+fn sends_an_option(kind: EntityKind, input: &requests::IssueInput) -> bool {
+    input.custom.iter().any(|(name, value)| {
+        matches!(value, requests::FieldValue::Option(_)) && select_fields(kind).iter().any(|(_, j)| j == name)
     })
 }
 

@@ -80,6 +80,9 @@ pub struct PushOutcome<'a> {
     pub status_stuck: Option<Option<String>>,
     /// No Jira user has the item's e-mail: Jira's assignee was left as it is.
     pub person_unknown: bool,
+    /// Fields left out of what was sent (a select-list value Jira does not
+    /// offer): not agreed.
+    pub left_out: Vec<&'static str>,
 }
 
 /// What both sides agree on after a push: the values sent (where the status
@@ -100,6 +103,9 @@ pub fn agreed_after_push(
     }
     if outcome.person_unknown {
         values.remove(person_field(kind));
+    }
+    for field in &outcome.left_out {
+        values.remove(*field);
     }
     let mut out = agreed::with_fingerprints(&values, &agreed::of_issue(kind, outcome.sent, field_map));
     if outcome.person_unknown && plan.op == PushOp::Create {
@@ -325,13 +331,32 @@ mod tests {
         let plan = plan_push(kind, &item, None, true, Flavor::Cloud);
         let sent = Map::new();
         let fm = FieldMap::default();
-        let stuck = PushOutcome { sent: &sent, status_stuck: Some(Some("in-progress".into())), person_unknown: true };
+        let stuck = PushOutcome {
+            sent: &sent,
+            status_stuck: Some(Some("in-progress".into())),
+            person_unknown: true,
+            left_out: vec![],
+        };
         let agreed = agreed_after_push(kind, &item, &plan, &stuck, &fm);
         assert_eq!(agreed["status"], "in-progress", "where the walk stopped");
         assert!(!agreed.contains_key("assignee"));
         assert_eq!(agreed[&agreed::jira_key("assignee")], json!(agreed::person_fingerprint(None)));
-        let unmoved = PushOutcome { sent: &sent, status_stuck: Some(None), person_unknown: false };
+        let unmoved = PushOutcome { sent: &sent, status_stuck: Some(None), person_unknown: false, left_out: vec![] };
         assert!(!agreed_after_push(kind, &item, &plan, &unmoved, &fm).contains_key("status"));
+    }
+
+    #[test]
+    fn a_select_value_left_out_of_the_push_is_not_agreed() {
+        let kind = EntityKind::Defect;
+        let mut item = story("t", "backlog");
+        item["defectType"] = json!("Bug");
+        let plan = plan_push(kind, &item, None, true, Flavor::Cloud);
+        let sent = Map::new();
+        let outcome =
+            PushOutcome { sent: &sent, status_stuck: None, person_unknown: false, left_out: vec!["defectType"] };
+        let agreed = agreed_after_push(kind, &item, &plan, &outcome, &FieldMap::default());
+        assert!(!agreed.contains_key("defectType"));
+        assert_eq!(agreed["title"], "t");
     }
 
     const FIELDS: &[&str] = &["title", "description", "labels", "priority", "storyPoints"];
@@ -413,7 +438,7 @@ mod tests {
                 prop_assert_eq!(plan.sends(f), differs, "{}", f);
             }
             let sent = Map::new();
-            let done = PushOutcome { sent: &sent, status_stuck: None, person_unknown: false };
+            let done = PushOutcome { sent: &sent, status_stuck: None, person_unknown: false, left_out: vec![] };
             agreed.extend(agreed_after_push(kind, &item, &plan, &done, &FieldMap::default()));
             prop_assert_eq!(plan_push(kind, &item, Some(&agreed), true, Flavor::Cloud).op, PushOp::Nothing);
         }

@@ -253,3 +253,58 @@ async fn reconciliation_during_our_multi_hop_walk_never_takes_a_step_of_it_for_a
     assert_eq!(conflicts, 0, "no conflict with ourselves");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_select_value_jira_does_not_offer_is_left_out_reported_and_then_refused_by_the_api() {
+    for flavor in [Flavor::Cloud, Flavor::Datacenter] {
+        let s = Synced::start(|c| c.flavor = flavor).await;
+        let (status, defect) = s
+            .app
+            .post(
+                "/api/defects",
+                json!({"title": "Odd type", "severity": "low", "defectType": "Bug", "rootCause": "why",
+                       "syncToJira": true, "jiraProjectKey": "PROJ"}),
+            )
+            .await;
+        assert_eq!(status, 201, "not known yet, so not refused: {defect}");
+        let id = defect["id"].as_str().unwrap().to_owned();
+        s.settle().await;
+        let (_, got) = s.app.get(&format!("/api/defects/{id}")).await;
+        let key = got["jiraIssueKey"].as_str().expect("the issue was made with the other fields").to_owned();
+        assert_eq!(got["defectType"], "Bug", "kept here: {got}");
+        assert_eq!(got["syncStatus"], "error", "{flavor:?}: {got}");
+        let error = got["syncError"].as_str().unwrap();
+        assert!(error.contains("\"Bug\"") && error.contains("UI, Logic, Performance"), "names the options: {error}");
+        let issue = s.issue(&key).await;
+        assert_eq!(issue["fields"]["summary"], "Odd type");
+        assert!(issue["fields"]["customfield_10005"].is_null(), "not sent: {issue}");
+
+        // Now that the options are known, the API refuses what Jira cannot take.
+        let (status, body) = s.app.patch(&format!("/api/defects/{id}"), json!({"defectType": "Nonsense"})).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            (body["error"]["code"].as_str(), body["error"]["field"].as_str()),
+            (Some("invalid_option"), Some("defectType"))
+        );
+        assert!(body.to_string().contains("UI, Logic"), "{body}");
+        let (status, _) = s
+            .app
+            .post(
+                "/api/defects",
+                json!({"title": "t", "severity": "low", "defectType": "Nonsense", "syncToJira": true,
+                       "jiraProjectKey": "PROJ"}),
+            )
+            .await;
+        assert_eq!(status, 400);
+
+        // An offered value goes, and mends the item.
+        let (status, _) = s.app.patch(&format!("/api/defects/{id}"), json!({"defectType": "Logic"})).await;
+        assert_eq!(status, 200);
+        s.settle().await;
+        let (_, got) = s.app.get(&format!("/api/defects/{id}")).await;
+        assert_eq!((got["syncStatus"].as_str(), got["syncError"].as_str()), (Some("synced"), None), "{got}");
+        let held = s.issue(&key).await["fields"]["customfield_10005"].clone();
+        assert!(held == "Logic" || held["value"] == "Logic", "{held}");
+        s.stop().await;
+    }
+}
