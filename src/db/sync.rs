@@ -229,16 +229,45 @@ pub async fn forget_synced_fields(client: &impl GenericClient, ark_id: &str) -> 
     .map(drop)
 }
 
-/// Notes that a create of the item's issue is about to be sent; true when
-/// an earlier one was sent and never recorded (it may have happened).
-pub async fn begin_create(client: &impl GenericClient, ark_id: &str) -> Result<bool, tokio_postgres::Error> {
+/// How a create of an item's issue may begin (see [`begin_create`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateStart {
+    /// No earlier create is pending: go straight to Jira.
+    Fresh,
+    /// An earlier create was begun and never recorded (its worker died
+    /// between Jira's answer and our commit): it may have made the issue,
+    /// so look for it before creating.
+    InDoubt,
+    /// The item has a link now (made meanwhile, by hand or by a pull).
+    Linked,
+}
+
+/// Notes that a create of the item's issue is about to be sent, unless the
+/// item got a link since the push read it.
+pub async fn begin_create(client: &impl GenericClient, ark_id: &str) -> Result<CreateStart, tokio_postgres::Error> {
     let inserted = prepared::execute(
         client,
         "INSERT INTO jira_pending_creates (arkhitekton_id) VALUES ($1) ON CONFLICT DO NOTHING",
         &[&ark_id],
     )
     .await?;
-    Ok(inserted == 0)
+    if inserted == 0 {
+        return Ok(CreateStart::InDoubt);
+    }
+    // Asked after the insert committed, so a link stored together with the
+    // removal of an earlier pending row is seen here.
+    let linked = prepared::query_one(
+        client,
+        "SELECT EXISTS (SELECT 1 FROM jira_integration_mappings WHERE arkhitekton_id = $1 AND sync_status <> 'unlinked')",
+        &[&ark_id],
+    )
+    .await?
+    .get::<_, bool>(0);
+    if linked {
+        prepared::execute(client, "DELETE FROM jira_pending_creates WHERE arkhitekton_id = $1", &[&ark_id]).await?;
+        return Ok(CreateStart::Linked);
+    }
+    Ok(CreateStart::Fresh)
 }
 
 pub async fn unlink_mapping(client: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {

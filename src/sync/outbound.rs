@@ -15,7 +15,7 @@ use super::maps::{MapOverrides, ProjectMaps};
 use super::options;
 use super::plan::{PushOp, PushOutcome, agreed_after_push, plan_push};
 use super::{Engine, Side};
-use crate::db::sync::{self as sql, Mapping, SyncLog};
+use crate::db::sync::{self as sql, CreateStart, Mapping, SyncLog};
 use crate::db::work_items::{self, ForPush};
 use crate::domain::EntityKind;
 use crate::jira::Error as JiraError;
@@ -61,11 +61,25 @@ async fn push(engine: &Engine, ctx: &JobContext) -> Result<(), JobError> {
     else {
         return Ok(()); // deleted since: nothing to push
     };
-    drop(client);
     if item["syncToJira"] != json!(true) || status.as_deref() == Some("disabled") {
         return Ok(());
     }
-    let outcome = push_item(engine, kind, &id, &item, mapping, project_maps).await;
+    // A create is recorded before it is sent: only one recorded earlier and
+    // never completed can have made the issue already.
+    let in_doubt = match &mapping {
+        Some(_) => false,
+        None => match sql::begin_create(&client, &id).await.map_err(db_retry)? {
+            CreateStart::Fresh => false,
+            CreateStart::InDoubt => true,
+            // Linked by hand (or by a pull) since it was read: the push runs
+            // again, as an edit of that issue.
+            CreateStart::Linked => {
+                return Err(JobError::RetryAt(Utc::now(), anyhow::anyhow!("{id} was linked meanwhile")));
+            }
+        },
+    };
+    drop(client);
+    let outcome = push_item(engine, kind, &id, &item, mapping, project_maps, in_doubt).await;
     let elapsed = started.elapsed();
     match outcome {
         Ok(pushed) => {
@@ -258,6 +272,7 @@ async fn push_item(
     item: &Value,
     mapping: Option<Mapping>,
     project_maps: Option<Value>,
+    in_doubt: bool,
 ) -> Result<Pushed, Failure> {
     let side = engine.side().await?;
     let client = engine.pool.get().await.map_err(db_error)?;
@@ -271,12 +286,6 @@ async fn push_item(
     let plan = plan_push(kind, item, mapping.as_ref().map(|m| &m.synced), epic_key.is_some(), side.flavor);
     let send = |field: &str| plan.sends(field);
     let create_in = mapping.is_none().then_some(project.as_str());
-    // A create is recorded before it is sent: only one recorded earlier and
-    // never completed can have made the issue already.
-    let in_doubt = match &mapping {
-        None => sql::begin_create(&client, id).await.map_err(db_error)?,
-        Some(_) => false,
-    };
     drop(client); // no connection held across Jira calls
     let mut input = issue_input(kind, item, &maps, epic_key.clone(), create_in, &send);
     let assignee_problem = super::people::resolve(&side.client, &mut input).await?;

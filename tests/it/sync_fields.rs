@@ -427,3 +427,32 @@ async fn an_epic_jira_does_not_know_is_kept_when_the_story_changes_there() {
     assert_eq!((got["title"].as_str(), got["epicId"].as_str()), (Some("Story, renamed"), Some(epic.as_str())), "{got}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_create_about_to_begin_for_an_item_linked_meanwhile_does_not_begin() {
+    use arksync::db::sync::{CreateStart, begin_create};
+    let app = crate::harness::TestApp::spawn().await;
+    let c = app.db.pool.get().await.unwrap();
+    let fresh: String =
+        c.query_one("INSERT INTO user_stories (title) VALUES ('a') RETURNING id", &[]).await.unwrap().get(0);
+    assert_eq!(begin_create(&c, &fresh).await.unwrap(), CreateStart::Fresh);
+    assert_eq!(begin_create(&c, &fresh).await.unwrap(), CreateStart::InDoubt, "begun and never recorded");
+    // Linked by hand while its push was on the way to creating the issue.
+    let linked: String =
+        c.query_one("INSERT INTO user_stories (title) VALUES ('b') RETURNING id", &[]).await.unwrap().get(0);
+    c.execute(
+        "INSERT INTO jira_integration_mappings (arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, \
+             jira_issue_type, jira_project_key, sync_direction) \
+         VALUES ($1, 'user_story', 'PROJ-1', '10001', 'Story', 'PROJ', 'bi_directional')",
+        &[&linked],
+    )
+    .await
+    .unwrap();
+    assert_eq!(begin_create(&c, &linked).await.unwrap(), CreateStart::Linked);
+    let pending: i64 = c
+        .query_one("SELECT count(*) FROM jira_pending_creates WHERE arkhitekton_id = $1", &[&linked])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pending, 0, "nothing left in doubt");
+}
