@@ -60,6 +60,59 @@ pub fn adf_corpus(rich_doc: Value) -> Vec<(Value, bool)> {
             true,
         ),
         (block(json!({ "type": "heading", "attrs": { "level": 6 } })), true),
+        (
+            block(json!({ "type": "layoutSection", "marks": [{ "type": "breakout", "attrs": { "mode": "wide" } }],
+                          "content": [
+                              { "type": "layoutColumn", "attrs": { "width": 50 }, "content": [{ "type": "paragraph" }] },
+                              { "type": "layoutColumn", "attrs": { "width": 50 }, "content": [{ "type": "rule" }] }] })),
+            true,
+        ),
+        (
+            block(json!({ "type": "layoutSection", "content": [
+                              { "type": "layoutColumn", "attrs": { "width": 100 }, "content": [{ "type": "paragraph" }] }] })),
+            false,
+        ),
+        (
+            block(json!({ "type": "layoutSection", "content": [
+                              { "type": "layoutColumn", "attrs": {}, "content": [{ "type": "paragraph" }] },
+                              { "type": "layoutColumn", "attrs": { "width": 50 }, "content": [{ "type": "paragraph" }] }] })),
+            false,
+        ),
+        (
+            block(
+                json!({ "type": "extension", "attrs": { "extensionKey": "toc", "extensionType": "com.atlassian.macro",
+                                                         "parameters": { "x": 1 } } }),
+            ),
+            true,
+        ),
+        (block(json!({ "type": "extension", "attrs": { "extensionType": "com.atlassian.macro" } })), false),
+        (
+            block(json!({ "type": "bodiedExtension", "attrs": { "extensionKey": "k", "extensionType": "t" },
+                          "content": [{ "type": "paragraph" }] })),
+            true,
+        ),
+        (
+            block(json!({ "type": "mediaSingle", "attrs": { "layout": "center" }, "content": [
+                              { "type": "media", "attrs": { "type": "external", "url": "https://x/i.png" } },
+                              { "type": "caption", "content": [{ "type": "text", "text": "c" }] }] })),
+            true,
+        ),
+        (
+            block(json!({ "type": "mediaSingle", "attrs": { "layout": "center" }, "content": [
+                              { "type": "caption", "content": [{ "type": "text", "text": "c" }] },
+                              { "type": "media", "attrs": { "type": "external", "url": "https://x/i.png" } }] })),
+            false,
+        ),
+        (block(json!({ "type": "embedCard", "attrs": { "url": "https://x", "layout": "center" } })), true),
+        (block(json!({ "type": "embedCard", "attrs": { "url": "https://x" } })), false),
+        (
+            p(json!([{ "type": "placeholder", "attrs": { "text": "Type here" } },
+                     { "type": "mediaInline", "attrs": { "id": "a1", "collection": "c" } },
+                     { "type": "inlineExtension", "attrs": { "extensionKey": "k", "extensionType": "t" } }])),
+            true,
+        ),
+        (p(json!([{ "type": "mediaInline", "attrs": { "id": "a1" } }])), false),
+        (p(json!([{ "type": "placeholder", "attrs": {} }])), false),
         (json!({ "type": "doc", "version": 2, "content": [] }), false),
         (json!({ "type": "doc", "content": [] }), false),
         (json!({ "type": "paragraph", "version": 1, "content": [] }), false),

@@ -1,5 +1,6 @@
 //! Inline nodes and marks of ADF (text with its mark sets, mentions,
-//! emoji, dates, status lozenges, inline cards, hard breaks).
+//! emoji, dates, status lozenges, inline cards, hard breaks, placeholders,
+//! inline media and inline extensions).
 
 use serde_json::{Map, Value};
 
@@ -25,10 +26,47 @@ pub(super) fn inline(node: &Value, path: &str) -> Result<(), String> {
         "status" => {
             &[("text", Attr::NonEmpty, true), ("color", Attr::StatusColor, true), LOCAL_ID, ("style", Attr::Str, false)]
         }
+        "placeholder" => &[("text", Attr::Str, true), LOCAL_ID],
+        "mediaInline" => return with_marks(obj, MEDIA_INLINE, &["dataConsumer", "link", "annotation", "border"], path),
+        "inlineExtension" => return with_marks(obj, INLINE_EXTENSION, &["dataConsumer", "fragment"], path),
         other => return Err(format!("{path}: unsupported inline node type \"{other}\"")),
     };
     only_keys(obj, &["type", "attrs"], path)?;
     check_attrs(obj, specs, ty != "hardBreak", path)
+}
+
+const MEDIA_INLINE: &[AttrSpec] = &[
+    ("type", Attr::Enum(&["link", "file", "image"]), false),
+    LOCAL_ID,
+    ("id", Attr::NonEmpty, true),
+    ("alt", Attr::Str, false),
+    ("collection", Attr::Str, true),
+    ("occurrenceKey", Attr::NonEmpty, false),
+    ("width", ANY_NUM, false),
+    ("height", ANY_NUM, false),
+    ("data", Attr::Any, false),
+];
+
+const INLINE_EXTENSION: &[AttrSpec] = &[
+    ("extensionKey", Attr::NonEmpty, true),
+    ("extensionType", Attr::NonEmpty, true),
+    ("parameters", Attr::Any, false),
+    ("text", Attr::Str, false),
+    ("localId", Attr::NonEmpty, false),
+];
+
+/// An inline atom that may carry marks from `allowed`.
+fn with_marks(obj: &Map<String, Value>, specs: &[AttrSpec], allowed: &[&str], path: &str) -> Result<(), String> {
+    only_keys(obj, &["type", "attrs", "marks"], path)?;
+    check_attrs(obj, specs, true, path)?;
+    let marks = match obj.get("marks") {
+        None => return Ok(()),
+        Some(m) => m.as_array().ok_or_else(|| format!("{path}.marks must be an array"))?,
+    };
+    match mark_names(marks, path)?.into_iter().find(|n| !allowed.contains(n)) {
+        Some(n) => Err(format!("{path}: mark \"{n}\" is not allowed here")),
+        None => Ok(()),
+    }
 }
 
 fn inline_card(obj: &Map<String, Value>, path: &str) -> Result<(), String> {
@@ -98,6 +136,9 @@ fn mark<'a>(m: &'a Value, path: &str) -> Result<&'a str, String> {
         "indentation" => &[("level", Attr::Num(1.0, 6.0), true)],
         "fontSize" => &[("fontSize", Attr::Enum(&["small"]), true)],
         "breakout" => &[("mode", Attr::Enum(&["wide", "full-width"]), true), ("width", ANY_NUM, false)],
+        "border" => &[("size", Attr::Num(1.0, 3.0), true), ("color", Attr::HexColor, true)],
+        "dataConsumer" => &[("sources", Attr::StrList, true)],
+        "fragment" => &[("localId", Attr::NonEmpty, true), ("name", Attr::Str, false)],
         other => return Err(format!("{path}: unsupported mark \"{other}\"")),
     };
     only_keys(obj, &["type", "attrs"], path)?;

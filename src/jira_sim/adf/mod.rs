@@ -5,9 +5,10 @@
 //! It covers the nodes and marks a work-item sync produces and a person
 //! typically writes in Jira (paragraphs, headings, lists, code, quotes,
 //! panels, tables, rules, task and decision lists, images, expands, block
-//! cards, mentions, emoji, dates, status lozenges, inline cards and every
-//! text mark). Nodes outside that set (extensions, layouts, sync blocks)
-//! are rejected with a message naming the node: stricter than Jira, never
+//! cards, mentions, emoji, dates, status lozenges, inline cards, layouts,
+//! extensions, embed cards, captions, placeholders, inline media and every
+//! mark). Nodes outside that set (sync blocks, multi-bodied extensions) are
+//! rejected with a message naming the node: stricter than Jira, never
 //! looser. A link's `href` must be a URL Atlassian's validator accepts
 //! (`crate::jira::adf::is_safe_url`). The contract test checks agreement
 //! with the official schema on a corpus of good and bad documents.
@@ -58,10 +59,57 @@ fn allowed_children(parent: &str) -> &'static [&'static str] {
             "mediaGroup",
             "expand",
             "blockCard",
+            "embedCard",
+            "layoutSection",
+            "extension",
+            "bodiedExtension",
         ],
-        "listItem" => &["paragraph", "bulletList", "orderedList", "codeBlock", "taskList", "mediaSingle"],
+        "listItem" => &["paragraph", "bulletList", "orderedList", "codeBlock", "taskList", "mediaSingle", "extension"],
         "bulletList" | "orderedList" => &["listItem"],
-        "blockquote" => &["paragraph", "orderedList", "bulletList", "codeBlock", "mediaSingle", "mediaGroup"],
+        "blockquote" => {
+            &["paragraph", "orderedList", "bulletList", "codeBlock", "mediaSingle", "mediaGroup", "extension"]
+        }
+        "layoutSection" => &["layoutColumn"],
+        // The schema's `block_content`.
+        "layoutColumn" => &[
+            "paragraph",
+            "heading",
+            "bulletList",
+            "orderedList",
+            "codeBlock",
+            "blockquote",
+            "rule",
+            "panel",
+            "table",
+            "taskList",
+            "decisionList",
+            "mediaSingle",
+            "mediaGroup",
+            "expand",
+            "blockCard",
+            "embedCard",
+            "extension",
+            "bodiedExtension",
+        ],
+        // The schema's `non_nestable_block_content`.
+        "bodiedExtension" => &[
+            "paragraph",
+            "heading",
+            "bulletList",
+            "orderedList",
+            "codeBlock",
+            "blockquote",
+            "rule",
+            "panel",
+            "table",
+            "taskList",
+            "decisionList",
+            "mediaSingle",
+            "mediaGroup",
+            "blockCard",
+            "embedCard",
+            "extension",
+        ],
         "panel" => &[
             "paragraph",
             "heading",
@@ -95,7 +143,8 @@ fn allowed_children(parent: &str) -> &'static [&'static str] {
         ],
         "taskList" => &["taskItem", "taskList"],
         "decisionList" => &["decisionItem"],
-        "mediaSingle" | "mediaGroup" => &["media"],
+        "mediaSingle" => &["media", "caption"],
+        "mediaGroup" => &["media"],
         "expand" => &[
             "paragraph",
             "heading",
@@ -112,6 +161,8 @@ fn allowed_children(parent: &str) -> &'static [&'static str] {
             "mediaGroup",
             "nestedExpand",
             "blockCard",
+            "embedCard",
+            "extension",
         ],
         "nestedExpand" => &[
             "paragraph",
@@ -143,6 +194,8 @@ fn block_mark_sets(node: &str, parent: &str) -> &'static [&'static [&'static str
         ("paragraph", "tableCell" | "tableHeader") => &[&["fontSize", "alignment"]],
         ("heading", "doc" | "tableCell" | "tableHeader") => &[&["alignment"], &["indentation"]],
         ("codeBlock", "doc") => &[&["breakout"]],
+        ("layoutSection", "doc") => &[&["breakout"]],
+        ("extension" | "bodiedExtension", _) => &[&["dataConsumer", "fragment"]],
         _ => &[],
     }
 }
@@ -156,6 +209,10 @@ enum Attr {
     NumArray,
     Enum(&'static [&'static str]),
     Hex6,
+    /// `#rrggbb` or `#rrggbbaa`.
+    HexColor,
+    /// A non-empty array of strings.
+    StrList,
     StatusColor,
     Any,
 }
@@ -242,9 +299,41 @@ fn block_attrs(node: &str) -> Option<(&'static [AttrSpec], bool)> {
         ),
         "expand" | "nestedExpand" => (&[("title", Attr::Str, false), LOCAL_ID], false),
         "blockCard" => (&[("url", Attr::Str, false), ("data", Attr::Any, false), LOCAL_ID], true),
+        "embedCard" => (
+            &[
+                ("url", Attr::Str, true),
+                ("layout", Attr::Enum(MEDIA_LAYOUTS), true),
+                ("width", Attr::Num(0.0, 100.0), false),
+                ("originalHeight", ANY_NUM, false),
+                ("originalWidth", ANY_NUM, false),
+                LOCAL_ID,
+            ],
+            true,
+        ),
+        "layoutSection" | "caption" => (&[LOCAL_ID], false),
+        "layoutColumn" => (
+            &[
+                ("width", Attr::Num(0.0, 100.0), true),
+                LOCAL_ID,
+                ("valign", Attr::Enum(&["top", "middle", "bottom"]), false),
+            ],
+            true,
+        ),
+        "extension" | "bodiedExtension" => (EXTENSION_ATTRS, true),
         _ => return None,
     })
 }
+
+/// Attributes of `extension` and `bodiedExtension` (the inline kind has no
+/// `layout`).
+const EXTENSION_ATTRS: &[AttrSpec] = &[
+    ("extensionKey", Attr::NonEmpty, true),
+    ("extensionType", Attr::NonEmpty, true),
+    ("parameters", Attr::Any, false),
+    ("text", Attr::Str, false),
+    ("layout", Attr::Enum(&["wide", "full-width", "default"]), false),
+    ("localId", Attr::NonEmpty, false),
+];
 
 const MEDIA_LAYOUTS: &[&str] = &["wide", "full-width", "center", "wrap-right", "wrap-left", "align-end", "align-start"];
 
@@ -254,7 +343,10 @@ fn block_content(node: &str) -> (Option<&'static str>, usize, bool) {
         "paragraph" | "heading" => (Some("inline"), 0, false),
         "taskItem" | "decisionItem" => (Some("inline"), 0, false),
         "codeBlock" => (Some("plain-text"), 0, false),
-        "rule" | "media" | "blockCard" => (None, 0, false),
+        "rule" | "media" | "blockCard" | "embedCard" | "extension" => (None, 0, false),
+        "caption" => (Some("inline"), 0, false),
+        // As the document holds it (`layoutSection_full`): two or three columns.
+        "layoutSection" => (Some("block"), 2, true),
         "tableRow" => (Some("block"), 0, true),
         _ => (Some("block"), 1, true),
     }
@@ -290,6 +382,9 @@ fn block(node: &Value, parent: &str, path: &str) -> Result<(), String> {
             | "mediaGroup"
             | "nestedExpand"
             | "blockCard"
+            | "embedCard"
+            | "layoutColumn"
+            | "caption"
     ) {
         keys.push("marks");
     }
@@ -306,6 +401,20 @@ fn block(node: &Value, parent: &str, path: &str) -> Result<(), String> {
     };
     if children.len() < min {
         return Err(format!("{path}: \"{ty}\" needs at least {min} child node(s)"));
+    }
+    let max = match ty {
+        "layoutSection" => 3,
+        "mediaSingle" => 2,
+        _ => usize::MAX,
+    };
+    if children.len() > max {
+        return Err(format!("{path}: \"{ty}\" takes at most {max} child node(s)"));
+    }
+    if ty == "mediaSingle" && children.iter().skip(1).any(|c| c["type"] == "media") {
+        return Err(format!("{path}: \"mediaSingle\" holds one media, then an optional caption"));
+    }
+    if ty == "mediaSingle" && children.first().is_some_and(|c| c["type"] == "caption") {
+        return Err(format!("{path}: a caption follows the media of \"mediaSingle\""));
     }
     for (i, child) in children.iter().enumerate() {
         let p = format!("{path}.content[{i}]");
@@ -373,6 +482,10 @@ fn attr_ok(ty: Attr, v: &Value) -> bool {
         Attr::NumArray => v.as_array().is_some_and(|a| a.iter().all(Value::is_number)),
         Attr::Enum(options) => v.as_str().is_some_and(|s| options.contains(&s)),
         Attr::Hex6 => v.as_str().is_some_and(is_hex6),
+        Attr::HexColor => v.as_str().is_some_and(|s| {
+            (s.len() == 7 || s.len() == 9) && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+        }),
+        Attr::StrList => v.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string)),
         Attr::Any => true,
         Attr::StatusColor => v
             .as_str()
