@@ -143,7 +143,7 @@ impl Engine {
                 self.store.load(id).await?.ok_or_else(|| JiraError::Config("the Jira connection vanished".into()))?
             }
         };
-        let client = self.clients.get(conn.id).await?;
+        let client = self.clients.for_connection(&conn)?;
         let account_id = match conn.account_id {
             Some(id) => id,
             None => self.account(conn.id, &client).await?,

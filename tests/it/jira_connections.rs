@@ -156,8 +156,30 @@ async fn the_registry_shares_one_client_per_connection_and_refuses_one_needing_c
     let (a, b) = (clients.get(conn.id).await.unwrap(), clients.get(conn.id).await.unwrap());
     assert!(std::sync::Arc::ptr_eq(&a, &b), "one client, one limiter");
     sql::mark_needs_consent(&db.pool.get().await.unwrap(), conn.id, "invalid_grant: revoked").await.unwrap();
-    assert!(clients.get(conn.id).await.is_ok(), "cached until forgotten");
-    clients.forget(conn.id);
-    assert!(matches!(clients.get(conn.id).await, Err(Error::NeedsReconsent(_))));
+    assert!(matches!(clients.get(conn.id).await, Err(Error::NeedsReconsent(_))), "read each time");
     assert!(matches!(clients.get(9999).await, Err(Error::Config(_))));
+}
+
+#[tokio::test]
+async fn a_connection_changed_through_the_api_reaches_the_running_engine() {
+    let app = TestApp::spawn().await;
+    let (old, new) = (
+        crate::jira_support::sim(arksync::jira_sim::SimConfig::default()).await,
+        crate::jira_support::sim(arksync::jira_sim::SimConfig::default()).await,
+    );
+    let store = store(&app.db);
+    let conn = crate::jira_support::site_connection(&store, &old, "default").await;
+    let engine = arksync::sync::Engine::new(app.db.pool.clone(), store);
+    let before = engine.side().await.unwrap().client;
+    assert!(format!("{before:?}").contains(&old.base_url()), "{before:?}");
+    assert!(std::sync::Arc::ptr_eq(&before, &engine.side().await.unwrap().client), "kept while unchanged");
+
+    let (status, body) =
+        app.patch(&format!("/api/jira/connections/{}", conn.id), json!({ "baseUrl": new.base_url() })).await;
+    assert_eq!(status, 200, "{body}");
+    // README's promise: a changed connection takes effect within 2 s.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let after = engine.side().await.unwrap().client;
+    assert!(format!("{after:?}").contains(&new.base_url()), "the new site is used: {after:?}");
+    assert_eq!(after.myself().await.unwrap(), new.integration_user().account_id);
 }
