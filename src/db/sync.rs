@@ -41,7 +41,8 @@ pub(crate) fn mapping_at(row: &Row, at: usize) -> Mapping {
     Mapping {
         id: row.get(at),
         arkhitekton_id: row.get(at + 1),
-        kind: EntityKind::ALL.into_iter().find(|k| k.type_name() == type_name).unwrap_or(EntityKind::UserStory),
+        // The column's CHECK constraint allows these three names only.
+        kind: EntityKind::from_type_name(&type_name).expect("arkhitekton_type is one of the kinds' names"),
         jira_issue_key: row.get(at + 3),
         jira_issue_id: row.get(at + 4),
         jira_project_key: row.get(at + 5),

@@ -75,11 +75,7 @@ pub async fn failed_items(
         .join(" UNION ALL ");
     let sql = format!("SELECT type, id FROM ({union}) f ORDER BY updated_at, id LIMIT $1");
     let rows = client.query(&sql, &[&limit]).await?;
-    Ok(rows.iter().filter_map(|r| Some((kind_of(r.get(0))?, r.get(1)))).collect())
-}
-
-pub fn kind_of(type_name: &str) -> Option<EntityKind> {
-    EntityKind::ALL.into_iter().find(|k| k.type_name() == type_name)
+    Ok(rows.iter().filter_map(|r| Some((EntityKind::from_type_name(r.get(0))?, r.get(1)))).collect())
 }
 
 const MAPPING_JSON_COLUMNS: &str = "id, arkhitekton_id, arkhitekton_type, jira_issue_key, jira_issue_id, \
@@ -130,7 +126,7 @@ pub async fn unlink_mapping(
             &[&id],
         )
         .await?;
-    Ok(row.and_then(|r| Some((kind_of(r.get(0))?, r.get(1)))))
+    Ok(row.and_then(|r| Some((EntityKind::from_type_name(r.get(0))?, r.get(1)))))
 }
 
 /// After an unlink: the item no longer syncs and names no issue (as if it

@@ -160,6 +160,11 @@ impl EntityKind {
         }
     }
 
+    /// The kind whose [`Self::type_name`] is `name`.
+    pub fn from_type_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.type_name() == name)
+    }
+
     /// The name the mapping table uses (`arkhitekton_type`).
     pub fn type_name(self) -> &'static str {
         match self {

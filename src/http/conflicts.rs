@@ -15,6 +15,7 @@ use super::work_items::{DEFAULT_LIMIT, one_of, parse_limit, write_error};
 use super::{ApiError, AppState, json_response};
 use crate::db::conflicts::{self as sql, ConflictFilter};
 use crate::db::{sync as sync_sql, sync_admin, work_items};
+use crate::domain::EntityKind;
 use crate::domain::input::{self, InputError, Mode};
 
 type HttpResult = Result<Response<Full<Bytes>>, ApiError>;
@@ -75,7 +76,7 @@ pub async fn resolve(state: &AppState, id: &str, req: Request<Incoming>) -> Http
     if conflict.status == "resolved" {
         return Err(ApiError::Conflict { code: "already_resolved", message: format!("conflict `{id}` is resolved") });
     }
-    let kind = sync_admin::kind_of(&conflict.arkhitekton_type)
+    let kind = EntityKind::from_type_name(&conflict.arkhitekton_type)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("conflict {id} has an unknown type")))?;
     let version: Option<&Value> = match choice {
         "jira" => Some(&conflict.jira_version),

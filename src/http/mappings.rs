@@ -40,7 +40,7 @@ fn parse_link(body: &serde_json::Value) -> Result<NewLink<'_>, ApiError> {
     let type_name = body::req_str(map, "arkhitektonType")?;
     let issue_key = body::req_str(map, "jiraIssueKey")?;
     let project = body::req_str(map, "jiraProjectKey")?;
-    let kind = sync_admin::kind_of(type_name)
+    let kind = EntityKind::from_type_name(type_name)
         .ok_or_else(|| invalid("arkhitektonType", "`arkhitektonType` must be one of: user_story, defect, epic"))?;
     if !ids::is_valid(kind, id) {
         return Err(invalid("arkhitektonId", format!("`{id}` is not the id of a {}", kind.noun())));

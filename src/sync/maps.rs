@@ -142,7 +142,7 @@ impl ProjectMaps {
 
     pub fn kind_of(&self, issue_type: &str) -> Option<EntityKind> {
         let name = self.kinds_from_jira.get(&issue_type.to_lowercase())?;
-        EntityKind::ALL.into_iter().find(|k| k.type_name() == name)
+        EntityKind::from_type_name(name)
     }
 }
 

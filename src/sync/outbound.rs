@@ -40,7 +40,7 @@ pub fn register(registry: Registry, engine: Engine) -> Registry {
 
 /// The item a push job is about.
 fn target(payload: &Value) -> Result<(EntityKind, String), JobError> {
-    let kind = payload["type"].as_str().and_then(|t| EntityKind::ALL.into_iter().find(|k| k.type_name() == t));
+    let kind = payload["type"].as_str().and_then(EntityKind::from_type_name);
     match (kind, payload["id"].as_str()) {
         (Some(kind), Some(id)) => Ok((kind, id.to_owned())),
         _ => Err(JobError::Discard(anyhow::anyhow!("a push job without a valid type and id: {payload}"))),
