@@ -549,15 +549,16 @@ pub async fn set_cursor(
 pub async fn enqueue_stale_pushes(client: &impl GenericClient, limit: i64) -> Result<u64, tokio_postgres::Error> {
     prepared::execute(client,
             "INSERT INTO jobs (kind, payload, unique_key, max_attempts) \
-             SELECT 'push_to_jira', jsonb_build_object('type', kind, 'id', id), 'push:' || id, 25 FROM ( \
-                 SELECT 'user_story' AS kind, id, updated_at, last_synced_at, sync_status, sync_to_jira FROM user_stories \
+             SELECT job.* FROM ( \
+                 SELECT 'user_story' AS type, id, updated_at, last_synced_at, sync_status, sync_to_jira FROM user_stories \
                  UNION ALL SELECT 'defect', id, updated_at, last_synced_at, sync_status, sync_to_jira FROM defects \
                  UNION ALL SELECT 'epic', id, updated_at, last_synced_at, sync_status, sync_to_jira FROM epics) items \
+             CROSS JOIN LATERAL arksync_push_job(items.type, items.id) AS job \
              WHERE sync_to_jira AND sync_status IS DISTINCT FROM 'disabled' \
                AND (sync_status = 'error' OR last_synced_at IS NULL OR updated_at > last_synced_at) \
-               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.unique_key = 'push:' || items.id \
+               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.unique_key = job.unique_key \
                                AND j.state IN ('available', 'running')) \
-             ORDER BY updated_at LIMIT $1 \
+             ORDER BY items.updated_at LIMIT $1 \
              ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state = 'available' DO NOTHING",
             &[&limit],
         )

@@ -24,7 +24,8 @@ use crate::queue::{JobContext, JobError, Registry};
 
 pub const PUSH_JOB: &str = "push_to_jira";
 
-/// The unique key of an item's push job (one waits, one runs at a time).
+/// The unique key of an item's push job (one waits, one runs at a time), as
+/// the database's `arksync_push_job` (migration V15) makes it.
 pub fn push_key(id: &str) -> String {
     format!("push:{id}")
 }

@@ -391,3 +391,36 @@ async fn the_echo_of_our_own_change_is_settled_at_the_door_and_never_becomes_a_j
     assert_eq!(got, ("processed".into(), None, true, 1));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_reconciliation_pass_enqueues_the_push_of_an_item_whose_job_was_lost() {
+    let s = Synced::start(|_| {}).await;
+    // A new syncing item whose push job is lost (as in a crash before it
+    // ran): no issue exists, so only the pass's outbound half can see it.
+    let mut c = s.app.db.connect().await;
+    let tx = c.transaction().await.unwrap();
+    let id: String = tx
+        .query_one(
+            "INSERT INTO user_stories (title, sync_to_jira, jira_project_key) VALUES ('Lost push', true, 'PROJ') \
+             RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    tx.execute("DELETE FROM jobs WHERE unique_key = $1", &[&format!("push:{id}")]).await.unwrap();
+    tx.commit().await.unwrap();
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert!(got["jiraIssueKey"].is_null(), "nothing pushed it: {got}");
+    let report = arksync::sync::reconcile::reconcile(&s.engine).await.unwrap();
+    assert_eq!(report.pushes_enqueued, 1, "{report:?}");
+    s.settle().await;
+    let (_, got) = s.app.get(&format!("/api/user-stories/{id}")).await;
+    assert_eq!(got["syncStatus"], "synced", "{got}");
+    let key = got["jiraIssueKey"].as_str().unwrap();
+    assert_eq!(s.issue(key).await["fields"]["summary"], "Lost push");
+    let again = arksync::sync::reconcile::reconcile(&s.engine).await.unwrap();
+    assert_eq!(again.pushes_enqueued, 0, "nothing stale is left: {again:?}");
+    s.stop().await;
+}
