@@ -118,8 +118,7 @@ pub async fn live_links(
 ) -> Result<Vec<(String, String, String)>, tokio_postgres::Error> {
     let rows = client
         .query(
-            "SELECT arkhitekton_id, jira_issue_id, jira_issue_key FROM jira_integration_mappings \
-             WHERE arkhitekton_id = ANY($1) AND sync_status <> 'unlinked'",
+            "SELECT arkhitekton_id, jira_issue_id, jira_issue_key FROM live_mappings WHERE arkhitekton_id = ANY($1)",
             &[&ids],
         )
         .await?;

@@ -64,9 +64,7 @@ async fn live_mapping(
     for_update: bool,
 ) -> Result<Option<Mapping>, tokio_postgres::Error> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
-    let sql = format!(
-        "SELECT {MAPPING_COLUMNS} FROM jira_integration_mappings WHERE {column} = $1 AND sync_status <> 'unlinked'{lock}"
-    );
+    let sql = format!("SELECT {MAPPING_COLUMNS} FROM live_mappings WHERE {column} = $1{lock}");
     Ok(prepared::query_opt(client, &sql, &[value]).await?.as_ref().map(mapping))
 }
 
@@ -220,14 +218,9 @@ pub async fn merge_synced_fields(
 /// Forgets what the item's link last agreed on, so its next push sends
 /// every synced field (a manual sync-to-jira).
 pub async fn forget_synced_fields(client: &impl GenericClient, ark_id: &str) -> Result<(), tokio_postgres::Error> {
-    prepared::execute(
-        client,
-        "UPDATE jira_integration_mappings SET synced_fields = '{}' \
-             WHERE arkhitekton_id = $1 AND sync_status <> 'unlinked'",
-        &[&ark_id],
-    )
-    .await
-    .map(drop)
+    prepared::execute(client, "UPDATE live_mappings SET synced_fields = '{}' WHERE arkhitekton_id = $1", &[&ark_id])
+        .await
+        .map(drop)
 }
 
 /// How a create of an item's issue may begin (see [`begin_create`]).
@@ -259,7 +252,7 @@ pub async fn begin_create(client: &impl GenericClient, ark_id: &str) -> Result<C
     // removal of an earlier pending row is seen here.
     let linked = prepared::query_one(
         client,
-        "SELECT EXISTS (SELECT 1 FROM jira_integration_mappings WHERE arkhitekton_id = $1 AND sync_status <> 'unlinked')",
+        "SELECT EXISTS (SELECT 1 FROM live_mappings WHERE arkhitekton_id = $1)",
         &[&ark_id],
     )
     .await?
@@ -510,7 +503,7 @@ pub async fn set_change_source(client: &impl GenericClient, source: &str) -> Res
 pub async fn synced_projects(client: &impl GenericClient) -> Result<Vec<String>, tokio_postgres::Error> {
     let rows = prepared::query(
         client,
-        "SELECT jira_project_key FROM jira_integration_mappings WHERE sync_status <> 'unlinked' \
+        "SELECT jira_project_key FROM live_mappings \
              UNION SELECT jira_project_key FROM user_stories WHERE sync_to_jira AND jira_project_key IS NOT NULL \
              UNION SELECT jira_project_key FROM defects WHERE sync_to_jira AND jira_project_key IS NOT NULL \
              UNION SELECT jira_project_key FROM epics WHERE sync_to_jira AND jira_project_key IS NOT NULL \

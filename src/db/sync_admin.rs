@@ -106,10 +106,7 @@ pub async fn live_mapping_json(
     ark_id: &str,
     jira_base_url: Option<&str>,
 ) -> Result<Option<Value>, tokio_postgres::Error> {
-    let sql = format!(
-        "SELECT {MAPPING_JSON_COLUMNS} FROM jira_integration_mappings \
-         WHERE arkhitekton_id = $1 AND sync_status <> 'unlinked'"
-    );
+    let sql = format!("SELECT {MAPPING_JSON_COLUMNS} FROM live_mappings WHERE arkhitekton_id = $1");
     Ok(client.query_opt(&sql, &[&ark_id]).await?.map(|r| mapping_json(&r, jira_base_url)))
 }
 
@@ -121,8 +118,7 @@ pub async fn unlink_mapping(
 ) -> Result<Option<(EntityKind, String)>, tokio_postgres::Error> {
     let row = client
         .query_opt(
-            "UPDATE jira_integration_mappings SET sync_status = 'unlinked' \
-             WHERE id = $1 AND sync_status <> 'unlinked' RETURNING arkhitekton_type, arkhitekton_id",
+            "UPDATE live_mappings SET sync_status = 'unlinked' WHERE id = $1 RETURNING arkhitekton_type, arkhitekton_id",
             &[&id],
         )
         .await?;
@@ -165,8 +161,7 @@ pub async fn item_link_state(
     id: &str,
 ) -> Result<Option<bool>, tokio_postgres::Error> {
     let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM jira_integration_mappings m \
-             WHERE m.arkhitekton_id = t.id AND m.sync_status <> 'unlinked') FROM {} t WHERE t.id = $1 FOR UPDATE",
+        "SELECT EXISTS (SELECT 1 FROM live_mappings m WHERE m.arkhitekton_id = t.id) FROM {} t WHERE t.id = $1 FOR UPDATE",
         kind.table()
     );
     Ok(client.query_opt(&sql, &[&id]).await?.map(|r| r.get(0)))

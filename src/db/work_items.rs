@@ -65,8 +65,8 @@ fn select_list(kind: EntityKind) -> String {
     );
     format!(
         "SELECT {} FROM {} t LEFT JOIN LATERAL (\
-            SELECT id, jira_issue_key, last_synced_at, sync_status FROM jira_integration_mappings \
-            WHERE arkhitekton_id = t.id AND sync_status <> 'unlinked' LIMIT 1) m ON true",
+            SELECT id, jira_issue_key, last_synced_at, sync_status FROM live_mappings \
+            WHERE arkhitekton_id = t.id LIMIT 1) m ON true",
         cols.join(", "),
         kind.table()
     )
@@ -126,7 +126,7 @@ pub async fn get_for_push(
                       WHERE project_key = coalesce(l.jira_project_key, i.jira_project_key)) AS project_maps, \
                 {columns} \
          FROM ({} WHERE t.id = $1) i \
-         LEFT JOIN jira_integration_mappings l ON l.arkhitekton_id = i.id AND l.sync_status <> 'unlinked'",
+         LEFT JOIN live_mappings l ON l.arkhitekton_id = i.id",
         select_list(kind)
     );
     let Some(row) = prepared::query_opt(client, &sql, &[&id]).await? else { return Ok(None) };

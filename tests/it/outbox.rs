@@ -103,3 +103,20 @@ async fn the_api_marks_a_syncing_story_pending_and_enqueues_its_push() {
     assert_eq!(s["syncStatus"], "pending");
     assert_eq!(push_jobs(&app.db), format!("{id}:available"));
 }
+
+#[tokio::test]
+async fn the_live_links_view_has_every_column_of_the_mapping_table() {
+    // `live_mappings` froze the table's columns when it was made: a
+    // migration that adds one must make the view again.
+    let db = TestDb::new().await;
+    let columns = |relation: &str| {
+        format!(
+            "SELECT string_agg(column_name::text, ',' ORDER BY ordinal_position) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = '{relation}'"
+        )
+    };
+    let c = db.connect().await;
+    let table: String = c.query_one(&columns("jira_integration_mappings"), &[]).await.unwrap().get(0);
+    let view: String = c.query_one(&columns("live_mappings"), &[]).await.unwrap().get(0);
+    assert_eq!(view, table);
+}

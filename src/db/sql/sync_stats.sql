@@ -5,7 +5,7 @@ WITH items AS (
     UNION ALL SELECT sync_status FROM epics
 )
 SELECT
-    (SELECT count(*) FROM jira_integration_mappings WHERE sync_status <> 'unlinked') AS total_mappings,
+    (SELECT count(*) FROM live_mappings) AS total_mappings,
     (SELECT count(*) FROM jira_integration_mappings WHERE sync_status = 'active') AS active_syncs,
     (SELECT count(*) FROM items WHERE sync_status = 'error') AS error_syncs,
     (SELECT count(*) FROM items WHERE sync_status = 'pending') AS pending,
