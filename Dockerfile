@@ -1,7 +1,7 @@
 # arksync: one small container next to PostgreSQL.
 #   docker build -t arksync .
 #   docker run -e DATABASE_URL=postgres://arksync:secret@db:5432/arksync -p 5000:5000 arksync
-# Configured only by environment variables (see README); migrations run at
+# Configured only by environment variables (see docs/configuration.md); migrations run at
 # start (or run `arksync migrate` once before rolling out replicas).
 
 FROM rust:1-bookworm AS build

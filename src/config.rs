@@ -103,39 +103,67 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
 }
 
-/// The variables, with their meaning, for `--help`.
+/// The variables, with their meaning, for `--help` (every line fits in 80
+/// columns).
 pub const ENV_HELP: &str = "\
 ENVIRONMENT:
-  DATABASE_URL            PostgreSQL to use, e.g. postgres://user:pass@host/db.
-                          Unset: arksync runs its own private PostgreSQL cluster in
-                          $ARKSYNC_DATA_DIR/pg (needs the PostgreSQL server binaries).
-  ARKSYNC_LISTEN          Address of the HTTP API, host:port [default: 127.0.0.1:5000]
-  ARKSYNC_DATA_DIR        Folder for the embedded cluster and its lock [default: ./.arksync]
-  ARKSYNC_PG_BIN          Folder holding initdb and postgres, if not found on their own
-  ARKSYNC_MAX_BODY_BYTES  Largest request body accepted [default: 1048576]
-  ARKSYNC_DB_POOL_SIZE    PostgreSQL connections in the pool [default: 16]
-  ARKSYNC_WORKERS         Jobs run at once by this process [default: 10; 0 = API only]
-  ARKSYNC_COMPLETED_JOB_RETENTION_SECS  Completed jobs are pruned after this [default: 3600]
-  ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS  Finished webhook deliveries are deleted after this [default: 30]
-  ARKSYNC_SYNC_LOG_RETENTION_DAYS       Sync log entries are deleted after this [default: 90]
-  ARKSYNC_RECONCILE_INTERVAL_SECS       Seconds between reconciliation passes [default: 300]
-  ARKSYNC_PRUNE_INTERVAL_SECS           Seconds between retention prunes [default: 3600]
-  ARKSYNC_METRICS_LISTEN  Also serve GET /metrics at this address, e.g. 0.0.0.0:9464
-                          (for `arksync worker`, which has no API) [default: unset]
-  JIRA_BASE_URL           Jira site, for issue links (https://yourcompany.atlassian.net)
-  JIRA_WEBHOOK_SECRET     Secret of the Jira admin webhook (X-Hub-Signature: sha256=...)
-  JIRA_FLAVOR             cloud | datacenter [default: cloud]
-  JIRA_EMAIL              Cloud API-token account (with JIRA_API_TOKEN; Basic auth)
-  JIRA_API_TOKEN          Cloud API token of JIRA_EMAIL
-  JIRA_PAT                Data Center Personal Access Token (Bearer)
-  JIRA_OAUTH_CLIENT_ID    OAuth 2.0 (3LO) app id (with JIRA_OAUTH_CLIENT_SECRET)
-  JIRA_OAUTH_CLIENT_SECRET  OAuth app secret; also verifies dynamic webhooks' JWTs
-  JIRA_OAUTH_REDIRECT_URL Our callback, e.g. https://arksync.example.com/api/jira/oauth/callback
-  JIRA_OAUTH_AUTH_URL     Authorisation server [default: https://auth.atlassian.com]
-  JIRA_OAUTH_API_URL      API gateway [default: https://api.atlassian.com]
-  ARKSYNC_SECRET_KEY      32 bytes, base64 or hex: seals Jira credentials at rest (required to store any)
-  LOG_FORMAT              text | json [default: text]
-  RUST_LOG                Log filter, e.g. info or arksync=debug [default: info]";
+  DATABASE_URL
+      PostgreSQL to use, e.g. postgres://user:pass@host/db. Unset: arksync
+      runs its own private cluster in $ARKSYNC_DATA_DIR/pg (needs the
+      PostgreSQL server binaries).
+  ARKSYNC_LISTEN
+      Address of the HTTP API, host:port [default: 127.0.0.1:5000]
+  ARKSYNC_METRICS_LISTEN
+      Also serve GET /metrics here, e.g. 0.0.0.0:9464 (for `arksync worker`,
+      which has no API) [default: unset]
+  ARKSYNC_DATA_DIR
+      Folder for the embedded cluster and its lock [default: ./.arksync]
+  ARKSYNC_PG_BIN
+      Folder holding initdb and postgres, if not found on their own
+  ARKSYNC_DEMO
+      0 turns off the demo (the in-process Jira simulator started when the
+      embedded PostgreSQL runs and no Jira is configured) [default: 1]
+  ARKSYNC_SECRET_KEY
+      32 bytes, base64 or hex: seals Jira credentials at rest (required to
+      store any)
+  ARKSYNC_MAX_BODY_BYTES
+      Largest request body accepted [default: 1048576]
+  ARKSYNC_DB_POOL_SIZE
+      PostgreSQL connections in the pool [default: 16]
+  ARKSYNC_WORKERS
+      Jobs run at once by this process [default: 10; 0 = API only]
+  ARKSYNC_COMPLETED_JOB_RETENTION_SECS
+      Completed jobs are pruned after this [default: 3600]
+  ARKSYNC_WEBHOOK_EVENT_RETENTION_DAYS
+      Finished webhook deliveries are deleted after this [default: 30]
+  ARKSYNC_SYNC_LOG_RETENTION_DAYS
+      Sync log entries are deleted after this [default: 90]
+  ARKSYNC_RECONCILE_INTERVAL_SECS
+      Seconds between reconciliation passes [default: 300]
+  ARKSYNC_PRUNE_INTERVAL_SECS
+      Seconds between retention prunes [default: 3600]
+  JIRA_BASE_URL
+      Jira site, for issue links (https://yourcompany.atlassian.net)
+  JIRA_WEBHOOK_SECRET
+      Secret of the Jira admin webhook (X-Hub-Signature: sha256=...)
+  JIRA_FLAVOR
+      cloud | datacenter [default: cloud]
+  JIRA_EMAIL, JIRA_API_TOKEN
+      Cloud API-token account and its token (Basic auth)
+  JIRA_PAT
+      Data Center Personal Access Token (Bearer)
+  JIRA_OAUTH_CLIENT_ID, JIRA_OAUTH_CLIENT_SECRET
+      OAuth 2.0 (3LO) app; the secret also verifies dynamic webhooks' JWTs
+  JIRA_OAUTH_REDIRECT_URL
+      Our callback, e.g. https://arksync.example.com/api/jira/oauth/callback
+  JIRA_OAUTH_AUTH_URL
+      Authorisation server [default: https://auth.atlassian.com]
+  JIRA_OAUTH_API_URL
+      API gateway [default: https://api.atlassian.com]
+  LOG_FORMAT
+      text | json [default: text]
+  RUST_LOG
+      Log filter, e.g. info or arksync=debug [default: info]";
 
 impl Config {
     /// Reads the process environment.
@@ -310,6 +338,24 @@ fn parse_http_url(var: &'static str, url: &str) -> Result<String, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn help_names_every_variable_in_80_columns() {
+        for line in ENV_HELP.lines() {
+            assert!(line.chars().count() <= 80, "too wide at 80 columns: {line:?}");
+        }
+        let source = include_str!("config.rs");
+        let read: Vec<&str> = source
+            .split("get(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        assert!(read.len() > 20, "{read:?}");
+        for name in read.iter().copied().chain(["ARKSYNC_DEMO", "ARKSYNC_PG_BIN", "RUST_LOG"]) {
+            assert!(ENV_HELP.contains(name), "--help does not name {name}");
+        }
+    }
+
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {

@@ -515,8 +515,8 @@ fn dashboards_are_valid_and_query_the_provisioned_datasource() {
 }
 
 #[test]
-fn grafana_and_prometheus_paths_agree_with_the_readme_compose_file() {
-    let readme = read("README.md");
+fn grafana_and_prometheus_paths_agree_with_the_documented_compose_file() {
+    let readme = read("docs/operations.md");
     let provider = read("grafana/provisioning/dashboards/arksync.yml");
     assert!(provider.contains("type: file") && provider.contains("path: /var/lib/grafana/dashboards"), "{provider}");
     for mount in [
@@ -525,7 +525,7 @@ fn grafana_and_prometheus_paths_agree_with_the_readme_compose_file() {
         "./prometheus.yml:/etc/prometheus/prometheus.yml",
         "./prometheus:/etc/prometheus/prometheus",
     ] {
-        assert!(readme.contains(mount), "README's compose file does not mount {mount}");
+        assert!(readme.contains(mount), "docs/operations.md's compose file does not mount {mount}");
     }
     let config = read("prometheus.yml");
     assert!(config.contains("- prometheus/alerts.yml"), "prometheus.yml does not load prometheus/alerts.yml");
