@@ -40,76 +40,63 @@ fn is_int(v: Option<&Value>) -> bool {
     v.is_some_and(|v| v.is_i64() || v.is_u64())
 }
 
-/// The block nodes allowed inside each block container.
-fn allowed_children(parent: &str) -> &'static [&'static str] {
-    match parent {
-        "doc" => &[
-            "paragraph",
-            "heading",
-            "bulletList",
-            "orderedList",
-            "codeBlock",
-            "blockquote",
-            "rule",
-            "panel",
-            "table",
-            "taskList",
-            "decisionList",
-            "mediaSingle",
-            "mediaGroup",
-            "expand",
-            "blockCard",
-            "embedCard",
-            "layoutSection",
-            "extension",
-            "bodiedExtension",
-        ],
+/// The schema's `block_content`: what a layout column holds (and, with
+/// layout sections, the document).
+const BLOCK_CONTENT: &[&str] = &[
+    "paragraph",
+    "heading",
+    "bulletList",
+    "orderedList",
+    "codeBlock",
+    "blockquote",
+    "rule",
+    "panel",
+    "table",
+    "taskList",
+    "decisionList",
+    "mediaSingle",
+    "mediaGroup",
+    "expand",
+    "blockCard",
+    "embedCard",
+    "extension",
+    "bodiedExtension",
+];
+
+/// The schema's `non_nestable_block_content`: what a bodied extension holds
+/// (and, with nested expands, an expand).
+const NON_NESTABLE: &[&str] = &[
+    "paragraph",
+    "heading",
+    "bulletList",
+    "orderedList",
+    "codeBlock",
+    "blockquote",
+    "rule",
+    "panel",
+    "table",
+    "taskList",
+    "decisionList",
+    "mediaSingle",
+    "mediaGroup",
+    "blockCard",
+    "embedCard",
+    "extension",
+];
+
+/// Whether block node `child` may sit inside block container `parent`.
+fn allows(parent: &str, child: &str) -> bool {
+    let children: &[&str] = match parent {
+        "doc" => return child == "layoutSection" || BLOCK_CONTENT.contains(&child),
+        "expand" => return child == "nestedExpand" || NON_NESTABLE.contains(&child),
+        "layoutColumn" => BLOCK_CONTENT,
+        "bodiedExtension" => NON_NESTABLE,
         "listItem" => &["paragraph", "bulletList", "orderedList", "codeBlock", "taskList", "mediaSingle", "extension"],
         "bulletList" | "orderedList" => &["listItem"],
         "blockquote" => {
             &["paragraph", "orderedList", "bulletList", "codeBlock", "mediaSingle", "mediaGroup", "extension"]
         }
         "layoutSection" => &["layoutColumn"],
-        // The schema's `block_content`.
-        "layoutColumn" => &[
-            "paragraph",
-            "heading",
-            "bulletList",
-            "orderedList",
-            "codeBlock",
-            "blockquote",
-            "rule",
-            "panel",
-            "table",
-            "taskList",
-            "decisionList",
-            "mediaSingle",
-            "mediaGroup",
-            "expand",
-            "blockCard",
-            "embedCard",
-            "extension",
-            "bodiedExtension",
-        ],
-        // The schema's `non_nestable_block_content`.
-        "bodiedExtension" => &[
-            "paragraph",
-            "heading",
-            "bulletList",
-            "orderedList",
-            "codeBlock",
-            "blockquote",
-            "rule",
-            "panel",
-            "table",
-            "taskList",
-            "decisionList",
-            "mediaSingle",
-            "mediaGroup",
-            "blockCard",
-            "embedCard",
-            "extension",
-        ],
         "panel" => &[
             "paragraph",
             "heading",
@@ -145,25 +132,6 @@ fn allowed_children(parent: &str) -> &'static [&'static str] {
         "decisionList" => &["decisionItem"],
         "mediaSingle" => &["media", "caption"],
         "mediaGroup" => &["media"],
-        "expand" => &[
-            "paragraph",
-            "heading",
-            "bulletList",
-            "orderedList",
-            "codeBlock",
-            "blockquote",
-            "rule",
-            "panel",
-            "table",
-            "taskList",
-            "decisionList",
-            "mediaSingle",
-            "mediaGroup",
-            "nestedExpand",
-            "blockCard",
-            "embedCard",
-            "extension",
-        ],
         "nestedExpand" => &[
             "paragraph",
             "heading",
@@ -179,7 +147,8 @@ fn allowed_children(parent: &str) -> &'static [&'static str] {
             "mediaGroup",
         ],
         _ => &[],
-    }
+    };
+    children.contains(&child)
 }
 
 /// Mark sets a block node may carry, by parent; a node's marks must all
@@ -355,7 +324,7 @@ fn block_content(node: &str) -> (Option<&'static str>, usize, bool) {
 fn block(node: &Value, parent: &str, path: &str) -> Result<(), String> {
     let obj = node.as_object().ok_or_else(|| format!("{path}: a node must be an object"))?;
     let ty = node_type(obj, path)?;
-    if !allowed_children(parent).contains(&ty) {
+    if !allows(parent, ty) {
         return Err(format!("{path}: node type \"{ty}\" is not allowed in \"{parent}\""));
     }
     let (attrs, attrs_required) = block_attrs(ty).ok_or_else(|| format!("{path}: unsupported node type \"{ty}\""))?;
