@@ -366,7 +366,10 @@ pub async fn drop_warnings(
     fields: &[String],
 ) -> Result<(), tokio_postgres::Error> {
     let sql = format!(
-        "UPDATE {} SET sync_warnings = coalesce((SELECT jsonb_agg(w) FROM jsonb_array_elements(sync_warnings) w                                                  WHERE NOT (w->>'field' = ANY($2))), '[]'::jsonb)          WHERE id = $1 AND sync_warnings <> '[]'::jsonb",
+        "UPDATE {} SET sync_warnings = coalesce(( \
+             SELECT jsonb_agg(w) FROM jsonb_array_elements(sync_warnings) w WHERE NOT (w->>'field' = ANY($2)) \
+         ), '[]'::jsonb) \
+         WHERE id = $1 AND sync_warnings <> '[]'::jsonb",
         kind.table()
     );
     prepared::execute(client, &sql, &[&id, &fields]).await.map(drop)

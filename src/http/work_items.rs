@@ -70,7 +70,7 @@ pub async fn create(state: &AppState, kind: EntityKind, req: Request<Incoming>) 
 /// refused (400, naming the allowed ones) once a push has learnt them.
 fn check_options(state: &AppState, kind: EntityKind, body: &Value, project: Option<&str>) -> Result<(), ApiError> {
     let Some(project) = project else { return Ok(()) };
-    match state.sync.options.known(project, kind) {
+    match state.sync.known_options(project, kind) {
         Some(allowed) => Ok(crate::sync::options::check(kind, body, project, &allowed)?),
         None => Ok(()),
     }

@@ -1,8 +1,9 @@
 //! One [`JiraClient`] per connection per process, so that every worker of
 //! the process shares the connection's limiter, field cache and OAuth
 //! token. A connection changed through the API (its site, credentials or
-//! limits) gets a new client the next time it is read, in every replica. The limiter is per process: with N replicas against one Jira,
-//! give each `ratePerSec` = budget / N (Jira's 429s remain the backstop).
+//! limits) gets a new client the next time it is read, in every replica.
+//! The limiter is per process: with N replicas against one Jira, give each
+//! `ratePerSec` = budget / N (Jira's 429s remain the backstop).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

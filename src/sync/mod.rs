@@ -41,6 +41,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::domain::EntityKind;
 use crate::jira::connection::Flavor;
 use crate::jira::registry::Clients;
 use crate::jira::store::ConnectionStore;
@@ -67,7 +68,7 @@ pub struct Engine {
     /// The last [`Engine::side`], with when it was read.
     side: Arc<Mutex<Option<(Side, Instant)>>>,
     /// Jira's select-list options, as pushes learnt them.
-    pub options: Arc<options::OptionCache>,
+    options: Arc<options::OptionCache>,
 }
 
 /// Connection, project and issue type.
@@ -132,6 +133,14 @@ impl Engine {
             Some((side, at)) => at.elapsed() < OWN_ACCOUNT_TTL && side.account_id.as_deref() == Some(actor),
             None => false,
         }
+    }
+
+    /// Jira's options for a kind's select lists in `project`, as pushes
+    /// learnt them on the connection last read (see [`options`]), without
+    /// asking Jira; `None` when not known.
+    pub fn known_options(&self, project: &str, kind: EntityKind) -> Option<Arc<options::Allowed>> {
+        let connection = self.side.lock().unwrap_or_else(|e| e.into_inner()).as_ref()?.0.client.connection_id;
+        self.options.known(connection, project, kind)
     }
 
     async fn read_side(&self) -> Result<Side, JiraError> {

@@ -1,8 +1,8 @@
 //! Select-list values Jira can take: each select-list field we sync
 //! (a defect's `defectType`, an epic's `valueStream`) is checked against
 //! the Jira field's allowed options, read from the project's create
-//! metadata once per project and kind and kept for an hour (forgotten
-//! sooner when Jira refuses a push with a 400).
+//! metadata once per connection, project and kind and kept for an hour
+//! (forgotten sooner when Jira refuses a push with a 400).
 //!
 //! A push leaves out a value Jira does not offer and reports it (the other
 //! fields still go); the API refuses such a value up front, naming the
@@ -31,17 +31,21 @@ pub type Allowed = HashMap<&'static str, Vec<String>>;
 /// Options learnt, with when.
 type Learnt = (Instant, Arc<Allowed>);
 
-/// What pushes learnt, by project and kind.
+/// Connection, project and kind.
+type Key = (i64, String, EntityKind);
+
+/// What pushes learnt, by connection, project and kind.
 #[derive(Default)]
 pub struct OptionCache {
-    entries: Mutex<HashMap<(String, EntityKind), Learnt>>,
+    entries: Mutex<HashMap<Key, Learnt>>,
 }
 
 impl OptionCache {
-    /// The options known for `project` and `kind`, without asking Jira.
-    pub fn known(&self, project: &str, kind: EntityKind) -> Option<Arc<Allowed>> {
+    /// The options known for `project` and `kind` on `connection`, without
+    /// asking Jira.
+    pub fn known(&self, connection: i64, project: &str, kind: EntityKind) -> Option<Arc<Allowed>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, allowed) = entries.get(&(project.to_owned(), kind))?;
+        let (at, allowed) = entries.get(&(connection, project.to_owned(), kind))?;
         (at.elapsed() < OPTIONS_TTL).then(|| allowed.clone())
     }
 
@@ -59,7 +63,8 @@ impl OptionCache {
         if select_fields(kind).is_empty() {
             return None;
         }
-        if let Some(known) = self.known(project, kind) {
+        let connection = side.client.connection_id;
+        if let Some(known) = self.known(connection, project, kind) {
             return Some(known);
         }
         let meta = match side.client.create_meta(project, issue_type).await {
@@ -79,14 +84,14 @@ impl OptionCache {
             .collect();
         let allowed = Arc::new(allowed);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.insert((project.to_owned(), kind), (Instant::now(), allowed.clone()));
+        entries.insert((connection, project.to_owned(), kind), (Instant::now(), allowed.clone()));
         Some(allowed)
     }
 
     /// Forgets what is known of `project` (Jira refused a push: its options
     /// may have changed).
     pub fn forget(&self, project: &str) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).retain(|(p, _), _| p != project);
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).retain(|(_, p, _), _| p != project);
     }
 }
 

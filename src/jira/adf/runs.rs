@@ -3,8 +3,9 @@
 //!
 //! Marks are kept on a stack, the longest-lasting outermost (canonical
 //! order, link first, among equals); moving to the next run closes what is
-//! no longer wanted and opens what is new. Whitespace at the edge of a run is moved outside the delimiters,
-//! because neither `** bold **` nor `* bold *` is markup.
+//! no longer wanted and opens what is new. Whitespace at the edge of a run
+//! is moved outside the delimiters, because neither `** bold **` nor
+//! `* bold *` is markup.
 
 use super::node::Mark;
 use super::read::Piece;
